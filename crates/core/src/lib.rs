@@ -1,0 +1,23 @@
+//! Casebook's core: the domain model, the encrypted vault, migrations, the audit log and the
+//! exchange formats. It knows nothing of Tauri or of terminals; the CLI and the desktop shell are
+//! two thin fronts on this API.
+
+pub mod check;
+pub mod date;
+pub mod error;
+pub mod exchange;
+pub mod hlc;
+pub mod keyslots;
+pub mod model;
+pub mod schema;
+pub mod secret;
+pub mod store;
+pub mod vault;
+pub mod vocab;
+
+pub use error::{Error, Result};
+pub use keyslots::KdfParams;
+pub use model::{Body, Kind};
+pub use secret::{Passphrase, RecoveryKey};
+pub use store::{ListOptions, Record, Summary};
+pub use vault::{Unlock, Vault};

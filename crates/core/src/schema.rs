@@ -1,0 +1,110 @@
+//! Numbered migrations, tracked with `PRAGMA user_version`; each runs in one transaction together
+//! with its version bump, so a crash mid-migration leaves the previous version intact.
+//!
+//! From the first version every change carries a hybrid logical clock and the device id, deletes
+//! leave tombstones, and the audit log records field-level changes: what a sync service needs later.
+
+use rusqlite::Connection;
+
+use crate::error::{Error, Result};
+use crate::model::Body;
+use crate::store::Writer;
+use crate::vault::Vault;
+
+pub const LATEST: u32 = 2;
+
+const V1_SCHEMA: &str = "
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+
+-- Integer rowids append to the B-tree; the UUID sits in a unique secondary index.
+CREATE TABLE records (
+    id         INTEGER PRIMARY KEY,
+    uuid       TEXT NOT NULL UNIQUE,
+    kind       TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    label      TEXT NOT NULL DEFAULT '',
+    date_from  TEXT,
+    date_to    TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    hlc        TEXT NOT NULL,
+    device     TEXT NOT NULL,
+    deleted    INTEGER NOT NULL DEFAULT 0 CHECK (deleted IN (0, 1))
+) STRICT;
+CREATE INDEX records_by_kind ON records(kind, deleted, label);
+CREATE INDEX records_by_date ON records(kind, date_from, date_to);
+CREATE UNIQUE INDEX terms_by_code ON records(json_extract(body, '$.vocabulary'), json_extract(body, '$.code'))
+    WHERE kind = 'term' AND deleted = 0;
+
+-- Derived from the bodies on every write; the foreign keys make a dangling reference impossible.
+CREATE TABLE record_refs (
+    from_id INTEGER NOT NULL REFERENCES records(id) ON DELETE CASCADE,
+    to_id   INTEGER NOT NULL REFERENCES records(id),
+    field   TEXT NOT NULL,
+    PRIMARY KEY (from_id, field, to_id)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX record_refs_by_target ON record_refs(to_id);
+
+-- Append-only and hash-chained: each entry's hash covers the previous one.
+CREATE TABLE audit (
+    seq     INTEGER PRIMARY KEY,
+    at      TEXT NOT NULL,
+    hlc     TEXT NOT NULL,
+    device  TEXT NOT NULL,
+    record  TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    changes TEXT NOT NULL,
+    hash    TEXT NOT NULL
+) STRICT;
+CREATE INDEX audit_by_record ON audit(record);
+CREATE TRIGGER audit_is_append_only_u BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_is_append_only_d BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+";
+
+fn v2_seed_vocabularies(w: &mut Writer<'_>) -> Result<()> {
+    for (id, term) in crate::vocab::seed_terms() {
+        let body = Body::Term(term);
+        w.put(id, &body, Some(crate::vocab::SEED_TIMESTAMP), Some(crate::vocab::SEED_TIMESTAMP), "seed")?;
+    }
+    Ok(())
+}
+
+pub(crate) fn migrate(vault: &mut Vault, target: u32) -> Result<()> {
+    loop {
+        let current: u32 = vault.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if current >= target {
+            return Ok(());
+        }
+        let next = current + 1;
+        let mut w = vault.writer()?;
+        match next {
+            1 => w.tx.execute_batch(V1_SCHEMA)?,
+            2 => v2_seed_vocabularies(&mut w)?,
+            _ => return Err(Error::Storage(format!("no migration to version {next}"))),
+        }
+        w.tx.pragma_update(None, "user_version", next)?;
+        w.commit()?;
+    }
+}
+
+/// Cheap structural checks at open: the tables exist and the last page of the file is readable.
+/// A truncated file fails here instead of at some later query.
+pub(crate) fn quick_structure_check(conn: &Connection) -> Result<()> {
+    let tables: i64 = conn.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'records', 'record_refs', 'audit')",
+        [],
+        |r| r.get(0),
+    )?;
+    if tables != 4 {
+        return Err(Error::VaultCorrupt("tables of the vault are missing".into()));
+    }
+    // Touch the newest pages of the main tables: in a truncated file they are the ones gone.
+    conn.query_row("SELECT max(id), count(*) FROM records", [], |r| r.get::<_, Option<i64>>(0))?;
+    conn.query_row("SELECT max(seq) FROM audit", [], |r| r.get::<_, Option<i64>>(0))?;
+    conn.query_row("SELECT * FROM audit ORDER BY seq DESC LIMIT 1", [], |_| Ok(())).or_else(|e| match e {
+        rusqlite::Error::QueryReturnedNoRows => Ok(()),
+        other => Err(other),
+    })?;
+    Ok(())
+}

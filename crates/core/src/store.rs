@@ -1,0 +1,540 @@
+//! Records: create, read, patch, delete (tombstone), link. Every write validates the body, its
+//! vocabulary codes and its references, rewrites the derived reference rows and appends a
+//! hash-chained, field-level audit entry, all in one transaction.
+
+use rusqlite::{params, OptionalExtension, Transaction};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::hlc::Hlc;
+use crate::model::{Body, Kind, Participant};
+use crate::vault::Vault;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub id: Uuid,
+    pub kind: Kind,
+    pub created_at: String,
+    pub updated_at: String,
+    pub body: Body,
+}
+
+impl Record {
+    /// The envelope form used by `show --json` and the export document: id, kind, timestamps, fields.
+    pub fn to_json(&self) -> Value {
+        let mut out = Map::new();
+        out.insert("id".into(), Value::String(self.id.to_string()));
+        out.insert("kind".into(), Value::String(self.kind.to_string()));
+        out.insert("created_at".into(), Value::String(self.created_at.clone()));
+        out.insert("updated_at".into(), Value::String(self.updated_at.clone()));
+        if let Value::Object(fields) = self.body.to_json() {
+            out.extend(fields);
+        }
+        Value::Object(out)
+    }
+
+    pub fn label(&self) -> String {
+        self.body.label()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub id: Uuid,
+    pub kind: Kind,
+    pub label: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub date_from: Option<String>,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Referrer {
+    pub id: Uuid,
+    pub kind: Kind,
+    pub label: String,
+    pub field: String,
+}
+
+pub fn now_timestamp() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+pub(crate) fn valid_timestamp(text: &str) -> bool {
+    chrono::DateTime::parse_from_rfc3339(text).is_ok()
+}
+
+/// One write transaction with the clock and device it stamps changes with.
+pub(crate) struct Writer<'a> {
+    pub tx: Transaction<'a>,
+    device: &'a str,
+    clock: &'a mut Hlc,
+}
+
+impl Vault {
+    pub(crate) fn writer(&mut self) -> Result<Writer<'_>> {
+        let tx = self.conn.transaction()?;
+        Ok(Writer { tx, device: &self.device, clock: &mut self.clock })
+    }
+}
+
+fn kind_from_db(text: &str) -> Result<Kind> {
+    Kind::parse(text).ok_or_else(|| Error::VaultCorrupt(format!("unknown record kind '{text}' in the vault")))
+}
+
+fn body_from_db(kind: Kind, text: &str, id: &str) -> Result<Body> {
+    let value: Value = serde_json::from_str(text).map_err(|e| Error::VaultCorrupt(format!("record {id}: {e}")))?;
+    Body::from_json(kind, value).map_err(|(f, p)| Error::VaultCorrupt(format!("record {id}: field {f}: {p}")))
+}
+
+/// Top-level field changes between two bodies: `{field: [before, after]}`.
+pub(crate) fn field_changes(before: Option<&Value>, after: Option<&Value>) -> Map<String, Value> {
+    let empty = Map::new();
+    let b = before.and_then(Value::as_object).unwrap_or(&empty);
+    let a = after.and_then(Value::as_object).unwrap_or(&empty);
+    let mut out = Map::new();
+    for key in b.keys().chain(a.keys()) {
+        if out.contains_key(key) {
+            continue;
+        }
+        let (old, new) = (b.get(key), a.get(key));
+        if old != new {
+            out.insert(key.clone(), Value::Array(vec![old.cloned().unwrap_or(Value::Null), new.cloned().unwrap_or(Value::Null)]));
+        }
+    }
+    out
+}
+
+pub(crate) fn audit_hash(prev: &str, seq: i64, fields: [&str; 7]) -> String {
+    let mut h = Sha256::new();
+    h.update(prev.as_bytes());
+    h.update(seq.to_be_bytes());
+    for f in fields {
+        h.update((f.len() as u64).to_be_bytes());
+        h.update(f.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+impl Writer<'_> {
+    pub fn hlc(&mut self) -> String {
+        let wall = chrono::Utc::now().timestamp_millis().max(0) as u64;
+        *self.clock = self.clock.tick(wall);
+        self.clock.render(self.device)
+    }
+
+    pub fn commit(self) -> Result<()> {
+        self.tx.commit()?;
+        Ok(())
+    }
+
+    pub fn audit(&mut self, record: Uuid, kind: Kind, action: &str, changes: &Map<String, Value>) -> Result<()> {
+        let hlc = self.hlc();
+        let at = now_timestamp();
+        let last: Option<(i64, String)> = self
+            .tx
+            .query_row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let (seq, prev) = last.map(|(s, h)| (s + 1, h)).unwrap_or((1, String::new()));
+        let changes = serde_json::to_string(changes)?;
+        let record = record.to_string();
+        let hash = audit_hash(&prev, seq, [&at, &hlc, self.device, &record, kind.as_str(), action, &changes]);
+        self.tx.execute(
+            "INSERT INTO audit(seq, at, hlc, device, record, kind, action, changes, hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+            params![seq, at, hlc, self.device, record, kind.as_str(), action, changes, hash],
+        )?;
+        Ok(())
+    }
+
+    fn existing(&self, id: Uuid) -> Result<Option<(i64, Kind, String, String, String, bool)>> {
+        let row = self
+            .tx
+            .query_row(
+                "SELECT id, kind, body, created_at, updated_at, deleted FROM records WHERE uuid = ?1",
+                [id.to_string()],
+                |r| Ok((r.get(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<_, i64>(5)? == 1)),
+            )
+            .optional()?;
+        row.map(|(rowid, kind, body, c, u, d)| Ok((rowid, kind_from_db(&kind)?, body, c, u, d))).transpose()
+    }
+
+    /// Insert or replace a record's row and audit it. Relations are checked by `put_relations`,
+    /// separately, so an import can write all rows before checking references between them.
+    /// Returns the row id, or `None` when the stored record was already identical.
+    pub fn put_row(
+        &mut self,
+        id: Uuid,
+        body: &Body,
+        created_at: Option<&str>,
+        updated_at: Option<&str>,
+        action: &str,
+    ) -> Result<Option<i64>> {
+        let kind = body.kind();
+        let label = id.to_string();
+        body.validate().map_err(|(field, problem)| Error::invalid(format!("{kind} {label}"), field, problem))?;
+        let new_json = body.to_json();
+        let new_text = serde_json::to_string(&new_json)?;
+        let existing = self.existing(id)?;
+        if let Some((_, old_kind, _, _, _, _)) = &existing {
+            if *old_kind != kind {
+                return Err(Error::invalid(
+                    format!("{kind} {id}"),
+                    "id",
+                    format!("this id already belongs to a {old_kind} record"),
+                ));
+            }
+        }
+        if let Some((_, _, old_text, old_c, old_u, false)) = &existing {
+            let same_times = created_at.is_none_or(|c| c == old_c) && updated_at.is_none_or(|u| u == old_u);
+            if *old_text == new_text && same_times {
+                return Ok(None);
+            }
+        }
+        let now = now_timestamp();
+        let created = created_at.map(str::to_string).or_else(|| existing.as_ref().map(|e| e.3.clone())).unwrap_or_else(|| now.clone());
+        let updated = updated_at.map(str::to_string).unwrap_or(now);
+        let (date_from, date_to) = match body.date_span() {
+            Some((a, b)) => (Some(a.to_string()), Some(b.to_string())),
+            None => (None, None),
+        };
+        let hlc = self.hlc();
+        let rowid = match &existing {
+            Some((rowid, ..)) => {
+                self.tx.execute(
+                    "UPDATE records SET body=?2, label=?3, date_from=?4, date_to=?5, created_at=?6, updated_at=?7, hlc=?8, device=?9, deleted=0 WHERE id=?1",
+                    params![rowid, new_text, body.label(), date_from, date_to, created, updated, hlc, self.device],
+                )?;
+                *rowid
+            }
+            None => {
+                self.tx.execute(
+                    "INSERT INTO records(uuid, kind, body, label, date_from, date_to, created_at, updated_at, hlc, device) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+                    params![id.to_string(), kind.as_str(), new_text, body.label(), date_from, date_to, created, updated, hlc, self.device],
+                ).map_err(|e| match Error::from(e) {
+                    Error::Storage(msg) if msg.contains("UNIQUE") => Error::Duplicate(format!("{kind} {}: {}", id, body.label())),
+                    other => other,
+                })?;
+                self.tx.last_insert_rowid()
+            }
+        };
+        let old_json: Option<Value> = match &existing {
+            Some((_, _, text, _, _, false)) => serde_json::from_str(text).ok(),
+            _ => None,
+        };
+        let changes = field_changes(old_json.as_ref(), Some(&new_json));
+        self.audit(id, kind, action, &changes)?;
+        Ok(Some(rowid))
+    }
+
+    /// Check vocabulary codes and references of a stored record, and rewrite its reference rows.
+    pub fn put_relations(&mut self, rowid: i64, id: Uuid, body: &Body) -> Result<()> {
+        let kind = body.kind();
+        let who = format!("{kind} {id} ({})", body.label());
+        for (field, vocabulary, code) in body.vocabulary_codes() {
+            let known: bool = self.tx.query_row(
+                "SELECT EXISTS(SELECT 1 FROM records WHERE kind='term' AND deleted=0 AND json_extract(body,'$.vocabulary')=?1 AND json_extract(body,'$.code')=?2)",
+                [vocabulary, code.as_str()],
+                |r| r.get(0),
+            )?;
+            if !known {
+                return Err(Error::invalid(
+                    who,
+                    field,
+                    format!("'{code}' is not in the {vocabulary} vocabulary; add it first (casebook term add) or use an existing code"),
+                ));
+            }
+        }
+        self.tx.execute("DELETE FROM record_refs WHERE from_id = ?1", [rowid])?;
+        for reference in body.references() {
+            let target: Option<(i64, String, i64)> = self
+                .tx
+                .query_row("SELECT id, kind, deleted FROM records WHERE uuid = ?1", [reference.target.to_string()], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .optional()?;
+            let Some((to_id, target_kind, deleted)) = target else {
+                return Err(Error::invalid(who, reference.field, format!("refers to {}, which does not exist", reference.target)));
+            };
+            let target_kind = kind_from_db(&target_kind)?;
+            if deleted == 1 {
+                return Err(Error::invalid(who, reference.field, format!("refers to {}, which was deleted", reference.target)));
+            }
+            if !reference.allowed.contains(&target_kind) {
+                let allowed: Vec<&str> = reference.allowed.iter().map(Kind::as_str).collect();
+                return Err(Error::invalid(
+                    who,
+                    reference.field,
+                    format!("refers to a {target_kind} ({}), but must refer to a {}", reference.target, allowed.join(" or ")),
+                ));
+            }
+            self.tx.execute(
+                "INSERT OR IGNORE INTO record_refs(from_id, to_id, field) VALUES (?1, ?2, ?3)",
+                params![rowid, to_id, reference.field],
+            )?;
+        }
+        Ok(())
+    }
+
+    pub fn put(&mut self, id: Uuid, body: &Body, created_at: Option<&str>, updated_at: Option<&str>, action: &str) -> Result<bool> {
+        match self.put_row(id, body, created_at, updated_at, action)? {
+            Some(rowid) => {
+                self.put_relations(rowid, id, body)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+pub struct ListOptions {
+    pub limit: u32,
+    pub offset: u32,
+    /// Case-insensitive substring of the label.
+    pub label_contains: Option<String>,
+}
+
+impl Default for ListOptions {
+    fn default() -> Self {
+        ListOptions { limit: 100, offset: 0, label_contains: None }
+    }
+}
+
+impl Vault {
+    /// Accepts a full UUID or an unambiguous prefix of at least 6 characters, as printed by `list`.
+    pub fn resolve(&self, text: &str) -> Result<Uuid> {
+        let text = text.trim().to_ascii_lowercase();
+        if let Ok(id) = Uuid::parse_str(&text) {
+            return Ok(id);
+        }
+        if text.len() < 6 || !text.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(Error::InvalidInput(format!("'{text}' is not a record id (a UUID, or its first 6+ characters).")));
+        }
+        let mut stmt = self.conn.prepare("SELECT uuid FROM records WHERE uuid >= ?1 AND uuid < ?1 || 'g' AND deleted = 0 LIMIT 2")?;
+        let found: Vec<String> = stmt.query_map([&text], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        match found.as_slice() {
+            [one] => Uuid::parse_str(one).map_err(|e| Error::VaultCorrupt(e.to_string())),
+            [] => Err(Error::NotFound(format!("no record id starts with {text}"))),
+            _ => Err(Error::InvalidInput(format!("more than one record id starts with {text}; type more of it"))),
+        }
+    }
+
+    pub fn get(&self, id: Uuid) -> Result<Record> {
+        let row: Option<(String, String, String, String)> = self
+            .conn
+            .query_row(
+                "SELECT kind, body, created_at, updated_at FROM records WHERE uuid = ?1 AND deleted = 0",
+                [id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        let (kind, body, created_at, updated_at) = row.ok_or_else(|| Error::NotFound(format!("no record with id {id}")))?;
+        let kind = kind_from_db(&kind)?;
+        Ok(Record { id, kind, created_at, updated_at, body: body_from_db(kind, &body, &id.to_string())? })
+    }
+
+    pub fn add(&mut self, kind: Kind, fields: Value) -> Result<Record> {
+        let id = Uuid::now_v7();
+        let body = Body::from_json(kind, fields)
+            .map_err(|(field, problem)| Error::invalid(format!("new {kind}"), field, problem))?;
+        let mut w = self.writer()?;
+        w.put(id, &body, None, None, "create")?;
+        w.commit()?;
+        self.get(id)
+    }
+
+    /// Set top-level fields (a `null` removes one) and save; the whole record is re-validated.
+    pub fn patch(&mut self, id: Uuid, fields: Map<String, Value>) -> Result<Record> {
+        let current = self.get(id)?;
+        let mut json = current.body.to_json();
+        if let Value::Object(map) = &mut json {
+            for (key, value) in fields {
+                if value.is_null() {
+                    map.remove(&key);
+                } else {
+                    map.insert(key, value);
+                }
+            }
+        }
+        self.replace(id, json)
+    }
+
+    pub fn replace(&mut self, id: Uuid, fields: Value) -> Result<Record> {
+        let current = self.get(id)?;
+        let body = Body::from_json(current.kind, fields)
+            .map_err(|(field, problem)| Error::invalid(format!("{} {id}", current.kind), field, problem))?;
+        let mut w = self.writer()?;
+        w.put(id, &body, Some(&current.created_at), None, "update")?;
+        w.commit()?;
+        self.get(id)
+    }
+
+    pub fn referrers(&self, id: Uuid) -> Result<Vec<Referrer>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT f.uuid, f.kind, f.label, rr.field FROM record_refs rr
+             JOIN records t ON t.id = rr.to_id JOIN records f ON f.id = rr.from_id
+             WHERE t.uuid = ?1 AND f.deleted = 0 ORDER BY f.kind, f.label",
+        )?;
+        let rows = stmt.query_map([id.to_string()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (uuid, kind, label, field) = row?;
+            out.push(Referrer {
+                id: Uuid::parse_str(&uuid).map_err(|e| Error::VaultCorrupt(e.to_string()))?,
+                kind: kind_from_db(&kind)?,
+                label,
+                field,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Delete a record, leaving a tombstone (id, kind, clock) for sync. The body is wiped from the
+    /// row; with secure_delete the freed bytes are overwritten. The audit log keeps the history.
+    pub fn delete(&mut self, id: Uuid) -> Result<()> {
+        let record = self.get(id)?;
+        let users = self.referrers(id)?;
+        if !users.is_empty() {
+            let names: Vec<String> = users.iter().take(5).map(|u| format!("{} \"{}\" ({})", u.kind, u.label, u.field)).collect();
+            return Err(Error::InUse(format!("{} \"{}\"", record.kind, record.label()), names.join(", ")));
+        }
+        let before = record.body.to_json();
+        let mut w = self.writer()?;
+        let hlc = w.hlc();
+        w.tx.execute(
+            "UPDATE records SET deleted = 1, body = '{}', label = '', date_from = NULL, date_to = NULL, updated_at = ?2, hlc = ?3 WHERE uuid = ?1",
+            params![id.to_string(), now_timestamp(), hlc],
+        )?;
+        w.tx.execute("DELETE FROM record_refs WHERE from_id = (SELECT id FROM records WHERE uuid = ?1)", [id.to_string()])?;
+        w.audit(id, record.kind, "delete", &field_changes(Some(&before), None))?;
+        w.commit()
+    }
+
+    pub fn count(&self, kind: Kind) -> Result<u64> {
+        let n: i64 = self.conn.query_row("SELECT count(*) FROM records WHERE kind = ?1 AND deleted = 0", [kind.as_str()], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    /// One page of a kind, sorted by label, with the total that matches.
+    pub fn list(&self, kind: Kind, opts: &ListOptions) -> Result<(Vec<Summary>, u64)> {
+        let pattern = opts.label_contains.as_ref().map(|s| format!("%{}%", s.replace('%', "\\%").replace('_', "\\_")));
+        let filter = "kind = ?1 AND deleted = 0 AND (?2 IS NULL OR label LIKE ?2 ESCAPE '\\')";
+        let total: i64 =
+            self.conn.query_row(&format!("SELECT count(*) FROM records WHERE {filter}"), params![kind.as_str(), pattern], |r| r.get(0))?;
+        let total = total as u64;
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT uuid, label, date_from, updated_at FROM records WHERE {filter} ORDER BY label COLLATE NOCASE, uuid LIMIT ?3 OFFSET ?4"
+        ))?;
+        let rows = stmt.query_map(params![kind.as_str(), pattern, opts.limit, opts.offset], |r| {
+            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (uuid, label, date_from, updated_at) = row?;
+            out.push(Summary { id: Uuid::parse_str(&uuid).map_err(|e| Error::VaultCorrupt(e.to_string()))?, kind, label, date_from, updated_at });
+        }
+        Ok((out, total))
+    }
+
+    /// Link two records the way their kinds relate: a person or organisation to a case or event
+    /// (with a role), a case to a case, a source to a case or event, an event to a case, a person
+    /// to an organisation (affiliation). Linking twice changes nothing.
+    pub fn link(&mut self, from: Uuid, to: Uuid, role: Option<&str>) -> Result<Record> {
+        self.relink(from, to, role, true)
+    }
+
+    pub fn unlink(&mut self, from: Uuid, to: Uuid) -> Result<Record> {
+        self.relink(from, to, None, false)
+    }
+
+    fn relink(&mut self, a: Uuid, b: Uuid, role: Option<&str>, add: bool) -> Result<Record> {
+        let (ra, rb) = (self.get(a)?, self.get(b)?);
+        // Normalise the order so `link PERSON CASE` and `link CASE PERSON` mean the same.
+        let (owner, other) = match (ra.kind, rb.kind) {
+            (Kind::Person | Kind::Organisation | Kind::Source, Kind::Case | Kind::Event) => (rb, ra),
+            (Kind::Case, Kind::Event) => (rb, ra),
+            (Kind::Organisation, Kind::Person) => (rb, ra),
+            _ => (ra, rb),
+        };
+        let mut body = owner.body.clone();
+        let target = other.id;
+        let need_role = || {
+            role.map(str::to_string)
+                .ok_or_else(|| Error::InvalidInput("Say which role the person or organisation has, e.g. --role defendant.".into()))
+        };
+        let toggle = |list: &mut Vec<Uuid>| {
+            list.retain(|x| *x != target);
+            if add {
+                list.push(target);
+            }
+        };
+        match (&mut body, other.kind) {
+            (Body::Case(c), Kind::Person | Kind::Organisation) => {
+                if add {
+                    let role = need_role()?;
+                    if !c.participants.iter().any(|p| p.party == target && p.role == role) {
+                        c.participants.push(Participant { party: target, role, note: None });
+                    }
+                } else {
+                    c.participants.retain(|p| p.party != target);
+                }
+            }
+            (Body::Event(e), Kind::Person | Kind::Organisation) => {
+                if add {
+                    let role = need_role()?;
+                    if !e.participants.iter().any(|p| p.party == target && p.role == role) {
+                        e.participants.push(Participant { party: target, role, note: None });
+                    }
+                } else {
+                    e.participants.retain(|p| p.party != target);
+                }
+            }
+            (Body::Case(c), Kind::Case) => toggle(&mut c.related_cases),
+            (Body::Case(c), Kind::Source) => toggle(&mut c.sources),
+            (Body::Event(e), Kind::Source) => toggle(&mut e.sources),
+            (Body::Event(e), Kind::Case) => toggle(&mut e.cases),
+            (Body::Person(p), Kind::Organisation) => {
+                p.affiliations.retain(|x| x.organisation != target);
+                if add {
+                    p.affiliations.push(crate::model::Affiliation {
+                        organisation: target,
+                        role: role.map(str::to_string),
+                        since: None,
+                        until: None,
+                    });
+                }
+            }
+            _ => {
+                return Err(Error::InvalidInput(format!(
+                    "A {} and a {} cannot be linked directly; set the field on the record instead (edit --set).",
+                    owner.kind, other.kind
+                )))
+            }
+        }
+        let mut w = self.writer()?;
+        w.put(owner.id, &body, Some(&owner.created_at), None, if add { "link" } else { "unlink" })?;
+        w.commit()?;
+        self.get(owner.id)
+    }
+
+    /// The audit trail of one record, oldest first.
+    pub fn history(&self, id: Uuid) -> Result<Vec<Value>> {
+        let mut stmt = self.conn.prepare("SELECT seq, at, hlc, device, action, changes FROM audit WHERE record = ?1 ORDER BY seq")?;
+        let rows = stmt.query_map([id.to_string()], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, String>(5)?))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, at, hlc, device, action, changes) = row?;
+            out.push(serde_json::json!({
+                "seq": seq, "at": at, "hlc": hlc, "device": device, "action": action,
+                "changes": serde_json::from_str::<Value>(&changes).unwrap_or(Value::Null),
+            }));
+        }
+        Ok(out)
+    }
+}
