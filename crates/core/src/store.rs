@@ -538,3 +538,21 @@ impl Vault {
         Ok(out)
     }
 }
+
+impl Vault {
+    /// Add many records in one transaction: for batch work and benchmarks, where a commit (and
+    /// its fsync) per record would dominate. All or nothing.
+    pub fn add_batch(&mut self, records: Vec<(Kind, Value)>) -> Result<Vec<Uuid>> {
+        let mut w = self.writer()?;
+        let mut ids = Vec::with_capacity(records.len());
+        for (i, (kind, fields)) in records.into_iter().enumerate() {
+            let id = Uuid::now_v7();
+            let body = Body::from_json(kind, fields)
+                .map_err(|(field, problem)| Error::invalid(format!("#{} (new {kind})", i + 1), field, problem))?;
+            w.put(id, &body, None, None, "create")?;
+            ids.push(id);
+        }
+        w.commit()?;
+        Ok(ids)
+    }
+}

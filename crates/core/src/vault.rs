@@ -124,6 +124,8 @@ impl Vault {
         // Slots last: a crash before this leaves a folder that is plainly unfinished, never a
         // database whose key was lost.
         slots.save(dir)?;
+        restrict_permissions(&db_path(dir));
+        restrict_permissions(&dir.join(crate::keyslots::KEYSLOTS_FILE));
         Ok((vault, recovery))
     }
 
@@ -250,11 +252,39 @@ impl Vault {
     }
 }
 
+/// Owner-only: other local accounts cannot even copy the ciphertext for offline guessing.
 #[cfg(unix)]
-fn restrict_permissions(dir: &Path) {
+fn restrict_permissions(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    let mode = if path.is_dir() { 0o700 } else { 0o600 };
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
 }
 
 #[cfg(not(unix))]
-fn restrict_permissions(_dir: &Path) {}
+fn restrict_permissions(_path: &Path) {}
+
+impl Vault {
+    #[doc(hidden)]
+    /// An UNENCRYPTED database with the vault's schema and pragmas, for the benchmark's baseline
+    /// only: the same write path measured without SQLCipher. Never used for user data.
+    pub fn create_unencrypted_for_benchmark(path: &Path) -> Result<Vault> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.execute_batch(CONNECTION_PRAGMAS)?;
+        let key = VaultKey::random()?;
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let mut vault = Vault { conn, dir, device: "benchmark".into(), clock: Hlc::default(), key };
+        schema::migrate(&mut vault, schema::LATEST)?;
+        vault.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('device', 'benchmark')", [])?;
+        Ok(vault)
+    }
+}
+
+impl Vault {
+    #[doc(hidden)]
+    /// Stamps a schema version without migrating: lets tests build a vault "from a newer Casebook".
+    pub fn debug_set_schema_version(&self, version: u32) -> Result<()> {
+        self.conn.pragma_update(None, "user_version", version)?;
+        Ok(())
+    }
+}

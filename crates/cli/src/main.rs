@@ -1,0 +1,544 @@
+//! `casebook`: the command-line front of Casebook. Every command is a thin call into
+//! `casebook_core`; this file parses arguments, gets secrets and prints results.
+
+mod bench;
+mod output;
+mod secrets;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use casebook_core::store::ListOptions;
+use casebook_core::{Error, KdfParams, Kind, Result, Unlock, Vault};
+use clap::{Args, Parser, Subcommand};
+use serde_json::{json, Map, Value};
+
+use crate::output::{exit_code, print_json, report_error};
+use crate::secrets::Unlocker;
+
+#[derive(Parser)]
+#[command(name = "casebook", version, about = "Casebook: an encrypted case manager for human-rights documentation")]
+struct Cli {
+    /// The vault folder. Default: $CASEBOOK_VAULT, else the platform data folder.
+    #[arg(long, global = true, env = "CASEBOOK_VAULT")]
+    vault: Option<PathBuf>,
+    /// Read the passphrase from this file instead of CASEBOOK_PASSPHRASE or a prompt.
+    #[arg(long, global = true)]
+    passphrase_file: Option<PathBuf>,
+    /// Unlock with the recovery key in this file (or set CASEBOOK_RECOVERY_KEY).
+    #[arg(long, global = true)]
+    recovery_key_file: Option<PathBuf>,
+    /// Machine-readable output on stdout, and errors as JSON on stderr.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone, Copy)]
+struct KdfArgs {
+    /// Argon2id memory in MiB (default 256). Lower only for tests and scripts: it weakens the vault.
+    #[arg(long)]
+    kdf_memory_mib: Option<u32>,
+    /// Argon2id passes (default 3).
+    #[arg(long)]
+    kdf_iterations: Option<u32>,
+}
+
+impl KdfArgs {
+    fn params(self) -> Result<Option<KdfParams>> {
+        if self.kdf_memory_mib.is_none() && self.kdf_iterations.is_none() {
+            return Ok(None);
+        }
+        let d = KdfParams::default();
+        KdfParams::with_memory_mib(self.kdf_memory_mib.unwrap_or(d.memory_kib / 1024), self.kdf_iterations.unwrap_or(d.iterations))
+            .map(Some)
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a new vault and show its recovery key once.
+    Init {
+        #[command(flatten)]
+        kdf: KdfArgs,
+    },
+    /// Change the passphrase (unlock with the old one or the recovery key; new one from CASEBOOK_NEW_PASSPHRASE or a prompt).
+    Passwd {
+        #[command(flatten)]
+        kdf: KdfArgs,
+        /// Read the new passphrase from this file.
+        #[arg(long)]
+        new_passphrase_file: Option<PathBuf>,
+    },
+    /// Write a consistent, still-encrypted copy of the vault (keys included) to one file.
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Unpack a backup file into a new vault folder (--vault) and verify it.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Verify the vault: encryption MACs, database structure, references, vocabulary, audit chain.
+    Check,
+    /// Import a Casebook JSON document (all or nothing; idempotent by id).
+    Import { file: PathBuf },
+    /// Export every record as a Casebook JSON document (UNENCRYPTED: keep it safe, delete it after use).
+    Export {
+        /// Output file, or - for standard output.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Show any record by id.
+    Show { id: String },
+    /// The audit trail of a record.
+    History { id: String },
+    /// Delete any record by id (refused while other records refer to it).
+    Delete { id: String },
+    /// Link two records: a person/organisation to a case or event (with --role), a case to a case, a source to a case or event, an event to a case, a person to an organisation.
+    Link {
+        from: String,
+        to: String,
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// Remove a link made with `link`.
+    Unlink { from: String, to: String },
+    #[command(subcommand)]
+    Person(RecordCmd),
+    #[command(subcommand, alias = "org", alias = "organization")]
+    Organisation(RecordCmd),
+    #[command(subcommand)]
+    Case(RecordCmd),
+    #[command(subcommand)]
+    Event(RecordCmd),
+    #[command(subcommand)]
+    Detention(RecordCmd),
+    #[command(subcommand)]
+    Proceeding(RecordCmd),
+    #[command(subcommand)]
+    Charge(RecordCmd),
+    #[command(subcommand)]
+    Hearing(RecordCmd),
+    #[command(subcommand)]
+    Decision(RecordCmd),
+    #[command(subcommand)]
+    Source(RecordCmd),
+    #[command(subcommand)]
+    Partner(RecordCmd),
+    /// Vocabulary entries (violation categories, event types, roles, legal provisions…).
+    #[command(subcommand)]
+    Term(RecordCmd),
+    /// Measure inserts into the encrypted vault against plain SQLite in the same run.
+    Bench {
+        #[arg(long, default_value_t = 100_000)]
+        records: u32,
+    },
+    #[command(subcommand, hide = true)]
+    Dev(DevCmd),
+}
+
+#[derive(Args)]
+struct FieldArgs {
+    /// Set a field: name=value. Values that parse as JSON (numbers, true, [..], {..}) are used as JSON.
+    #[arg(long = "set", value_name = "FIELD=VALUE")]
+    set: Vec<String>,
+    /// Append to a list field: name=value (for names, a plain string becomes {"value": …}).
+    #[arg(long = "add", value_name = "FIELD=VALUE")]
+    add: Vec<String>,
+    /// Take the fields from a JSON object in this file (- for standard input).
+    #[arg(long)]
+    file: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum RecordCmd {
+    /// Add a record.
+    Add(FieldArgs),
+    /// Change fields of a record.
+    Edit {
+        id: String,
+        #[command(flatten)]
+        fields: FieldArgs,
+        /// Remove a field.
+        #[arg(long, value_name = "FIELD")]
+        unset: Vec<String>,
+    },
+    Show { id: String },
+    /// List records, sorted by name or title.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+        /// Only records whose name or title contains this text.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Every record, no paging.
+        #[arg(long)]
+        all: bool,
+    },
+    Delete { id: String },
+}
+
+#[derive(Subcommand)]
+enum DevCmd {
+    /// Add person records one transaction at a time, printing each id after its commit (crash tests).
+    WriteLoop {
+        #[arg(long, default_value_t = u32::MAX)]
+        count: u32,
+        #[arg(long, default_value = "Crash test")]
+        prefix: String,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let json = cli.json;
+    if let Err(error) = run(cli) {
+        report_error(&error, json);
+        std::process::exit(exit_code(&error));
+    }
+}
+
+fn vault_dir(cli: &Cli) -> Result<PathBuf> {
+    if let Some(v) = &cli.vault {
+        return Ok(v.clone());
+    }
+    dirs::data_dir()
+        .map(|d| d.join("casebook").join("vault"))
+        .ok_or_else(|| Error::InvalidInput("No vault folder: pass --vault or set CASEBOOK_VAULT.".into()))
+}
+
+fn open(cli: &Cli) -> Result<Vault> {
+    let dir = vault_dir(cli)?;
+    if !Vault::exists(&dir) {
+        return Err(Error::VaultNotFound(dir));
+    }
+    match secrets::unlocker(cli.passphrase_file.as_deref(), cli.recovery_key_file.as_deref())? {
+        Unlocker::Passphrase(p) => Vault::open(&dir, Unlock::Passphrase(&p)),
+        Unlocker::Recovery(r) => Vault::open(&dir, Unlock::Recovery(&r)),
+    }
+}
+
+fn kind_of(command: &Command) -> Option<(Kind, &RecordCmd)> {
+    Some(match command {
+        Command::Person(c) => (Kind::Person, c),
+        Command::Organisation(c) => (Kind::Organisation, c),
+        Command::Case(c) => (Kind::Case, c),
+        Command::Event(c) => (Kind::Event, c),
+        Command::Detention(c) => (Kind::Detention, c),
+        Command::Proceeding(c) => (Kind::Proceeding, c),
+        Command::Charge(c) => (Kind::Charge, c),
+        Command::Hearing(c) => (Kind::Hearing, c),
+        Command::Decision(c) => (Kind::Decision, c),
+        Command::Source(c) => (Kind::Source, c),
+        Command::Partner(c) => (Kind::Partner, c),
+        Command::Term(c) => (Kind::Term, c),
+        _ => return None,
+    })
+}
+
+fn run(cli: Cli) -> Result<()> {
+    if let Some((kind, cmd)) = kind_of(&cli.command) {
+        return run_record(&cli, kind, cmd);
+    }
+    match &cli.command {
+        Command::Init { kdf } => {
+            let dir = vault_dir(&cli)?;
+            if Vault::exists(&dir) {
+                return Err(Error::VaultExists(dir));
+            }
+            let passphrase = match (&cli.passphrase_file, std::env::var("CASEBOOK_PASSPHRASE")) {
+                (None, Err(_)) => secrets::new_passphrase(None, "CASEBOOK_NEW_PASSPHRASE")?,
+                _ => secrets::passphrase(cli.passphrase_file.as_deref(), "Passphrase")?,
+            };
+            let (vault, recovery) = Vault::create(&dir, &passphrase, kdf.params()?.unwrap_or_default())?;
+            let shown = recovery.display();
+            if cli.json {
+                print_json(&json!({"vault": dir, "recovery_key": shown.as_str()}));
+            } else {
+                println!("Created an encrypted vault in {}", dir.display());
+                println!();
+                println!("Recovery key (shown only now — write it on paper and keep it apart from this computer):");
+                println!();
+                println!("    {}", shown.as_str());
+                println!();
+                println!("It opens the vault if the passphrase is lost. Anyone who holds it can open the vault too.");
+            }
+            vault.lock();
+        }
+        Command::Passwd { kdf, new_passphrase_file } => {
+            let mut vault = open(&cli)?;
+            let new = secrets::new_passphrase(new_passphrase_file.as_deref(), "CASEBOOK_NEW_PASSPHRASE")?;
+            vault.change_passphrase(&new, kdf.params()?)?;
+            say(&cli, json!({"changed": true}), "Passphrase changed. The old one no longer opens the vault; the recovery key still does.");
+        }
+        Command::Backup { out } => {
+            let vault = open(&cli)?;
+            let bytes = vault.backup(out)?;
+            say(&cli, json!({"backup": out, "bytes": bytes}), &format!("Wrote an encrypted backup to {} ({bytes} bytes).", out.display()));
+        }
+        Command::Restore { from } => {
+            let dir = vault_dir(&cli)?;
+            Vault::restore(from, &dir)?;
+            let vault = open(&cli)?;
+            let report = vault.check()?;
+            say(
+                &cli,
+                json!({"restored": dir, "check": report}),
+                &format!("Restored into {}: {} records, check {}.", dir.display(), report.records, if report.ok { "passed" } else { "FOUND PROBLEMS" }),
+            );
+            if !report.ok {
+                return Err(Error::VaultCorrupt(report.problems.join("; ")));
+            }
+        }
+        Command::Check => {
+            let vault = open(&cli)?;
+            let report = vault.check()?;
+            if cli.json {
+                print_json(&serde_json::to_value(&report)?);
+            } else if report.ok {
+                println!("OK: {} records, {} audit entries; encryption, structure, references and audit chain verified.", report.records, report.audit_entries);
+            } else {
+                for p in &report.problems {
+                    println!("PROBLEM: {p}");
+                }
+            }
+            if !report.ok {
+                return Err(Error::VaultCorrupt(format!("{} problem(s) found", report.problems.len())));
+            }
+        }
+        Command::Import { file } => {
+            let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
+            let doc: Value = serde_json::from_str(&text).map_err(|e| Error::InvalidInput(format!("{} is not valid JSON: {e}", file.display())))?;
+            let mut vault = open(&cli)?;
+            let s = vault.import_document(doc)?;
+            say(&cli, serde_json::to_value(&s)?, &format!("Imported {}: {} new, {} updated, {} unchanged.", file.display(), s.created, s.updated, s.unchanged));
+        }
+        Command::Export { out } => {
+            let vault = open(&cli)?;
+            let text = vault.export_text()?;
+            if out.as_os_str() == "-" {
+                std::io::stdout().write_all(text.as_bytes()).map_err(|e| Error::io("stdout", e))?;
+            } else {
+                write_private(out, text.as_bytes())?;
+                if !cli.json {
+                    eprintln!("Wrote {} — an UNENCRYPTED export. Keep it safe and delete it when done.", out.display());
+                }
+            }
+        }
+        Command::Show { id } => {
+            let vault = open(&cli)?;
+            show(&cli, &vault, id)?;
+        }
+        Command::History { id } => {
+            let vault = open(&cli)?;
+            let id = vault.resolve(id)?;
+            let entries = vault.history(id)?;
+            if cli.json {
+                print_json(&Value::Array(entries));
+            } else {
+                for e in entries {
+                    println!("{}  {:<7} {}", e["at"].as_str().unwrap_or(""), e["action"].as_str().unwrap_or(""), e["changes"]);
+                }
+            }
+        }
+        Command::Delete { id } => delete(&cli, id)?,
+        Command::Link { from, to, role } => {
+            let mut vault = open(&cli)?;
+            let (a, b) = (vault.resolve(from)?, vault.resolve(to)?);
+            let record = vault.link(a, b, role.as_deref())?;
+            say(&cli, record.to_json(), &format!("Linked; {} \"{}\" updated.", record.kind, record.label()));
+        }
+        Command::Unlink { from, to } => {
+            let mut vault = open(&cli)?;
+            let (a, b) = (vault.resolve(from)?, vault.resolve(to)?);
+            let record = vault.unlink(a, b)?;
+            say(&cli, record.to_json(), &format!("Unlinked; {} \"{}\" updated.", record.kind, record.label()));
+        }
+        Command::Bench { records } => bench::run(*records, cli.json)?,
+        Command::Dev(DevCmd::WriteLoop { count, prefix }) => {
+            let mut vault = open(&cli)?;
+            let mut stdout = std::io::stdout();
+            for i in 0..*count {
+                let record = vault.add(Kind::Person, json!({"names": [{"value": format!("{prefix} {i}")}], "notes": format!("{prefix} note {i}")}))?;
+                // Printed only after the commit returned: the parent counts these as durable.
+                writeln!(stdout, "{}", record.id).and_then(|_| stdout.flush()).map_err(|e| Error::io("stdout", e))?;
+            }
+        }
+        _ => unreachable!("record commands are handled above"),
+    }
+    Ok(())
+}
+
+fn say(cli: &Cli, value: Value, text: &str) {
+    if cli.json {
+        print_json(&value);
+    } else {
+        println!("{text}");
+    }
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|e| Error::io(path, e))?;
+    file.write_all(bytes).and_then(|_| file.sync_all()).map_err(|e| Error::io(path, e))
+}
+
+fn show(cli: &Cli, vault: &Vault, id: &str) -> Result<()> {
+    let record = vault.get(vault.resolve(id)?)?;
+    let mut value = record.to_json();
+    let referrers = vault.referrers(record.id)?;
+    if cli.json {
+        if let Value::Object(map) = &mut value {
+            map.insert("referred_to_by".into(), serde_json::to_value(&referrers)?);
+        }
+        print_json(&value);
+    } else {
+        println!("{} — {}", record.kind, record.label());
+        print_json(&value);
+        if !referrers.is_empty() {
+            println!("Referred to by:");
+            for r in referrers {
+                println!("  {}  {:<11} {} ({})", r.id, r.kind, r.label, r.field);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn delete(cli: &Cli, id: &str) -> Result<()> {
+    let mut vault = open(cli)?;
+    let id = vault.resolve(id)?;
+    let label = vault.get(id)?.label();
+    vault.delete(id)?;
+    say(cli, json!({"deleted": id}), &format!("Deleted \"{label}\" ({id})."));
+    Ok(())
+}
+
+/// `name=value`: JSON when the value parses as JSON, else the text itself.
+fn parse_assignment(text: &str) -> Result<(String, Value, bool)> {
+    let (name, raw) = text
+        .split_once('=')
+        .ok_or_else(|| Error::InvalidInput(format!("'{text}' is not FIELD=VALUE.")))?;
+    let name = name.trim().to_string();
+    match serde_json::from_str::<Value>(raw) {
+        Ok(v) if !v.is_string() => Ok((name, v, true)),
+        _ => Ok((name, Value::String(raw.to_string()), false)),
+    }
+}
+
+fn collect_fields(base: Value, args: &FieldArgs, unset: &[String], as_text: Option<&str>) -> Result<Map<String, Value>> {
+    let mut map = match base {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    if let Some(file) = &args.file {
+        let text = if file.as_os_str() == "-" {
+            std::io::read_to_string(std::io::stdin()).map_err(|e| Error::io("stdin", e))?
+        } else {
+            std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?
+        };
+        match serde_json::from_str(&text) {
+            Ok(Value::Object(m)) => map.extend(m),
+            _ => return Err(Error::InvalidInput(format!("{} must hold one JSON object of fields.", file.display()))),
+        }
+    }
+    for s in &args.set {
+        let (name, mut value, typed) = parse_assignment(s)?;
+        if typed && as_text == Some(name.as_str()) {
+            value = Value::String(s.split_once('=').map(|x| x.1).unwrap_or_default().to_string());
+        }
+        map.insert(name, value);
+    }
+    for s in &args.add {
+        let (name, mut value, _) = parse_assignment(s)?;
+        if name == "names" {
+            if let Value::String(text) = value {
+                value = json!({"value": text});
+            }
+        }
+        match map.entry(name.clone()).or_insert_with(|| Value::Array(Vec::new())) {
+            Value::Array(list) => list.push(value),
+            _ => return Err(Error::InvalidInput(format!("--add {name}: the field is not a list; use --set."))),
+        }
+    }
+    for name in unset {
+        map.insert(name.clone(), Value::Null);
+    }
+    Ok(map)
+}
+
+/// Retry once with the offending field as text, so `--set case_number=123` means the string "123".
+fn with_text_retry<T>(mut attempt: impl FnMut(Option<&str>) -> Result<T>) -> Result<T> {
+    match attempt(None) {
+        Err(Error::InvalidRecord { field, problem, .. }) if problem.contains("expected a string") => {
+            let top = field.split(['.', '[']).next().unwrap_or_default().to_string();
+            attempt(Some(&top))
+        }
+        other => other,
+    }
+}
+
+fn run_record(cli: &Cli, kind: Kind, cmd: &RecordCmd) -> Result<()> {
+    match cmd {
+        RecordCmd::Add(args) => {
+            let mut vault = open(cli)?;
+            let record = with_text_retry(|text| {
+                let fields = collect_fields(Value::Null, args, &[], text)?;
+                let fields: Map<String, Value> = fields.into_iter().filter(|(_, v)| !v.is_null()).collect();
+                vault.add(kind, Value::Object(fields))
+            })?;
+            say(cli, record.to_json(), &format!("Added {} \"{}\"\n{}", kind, record.label(), record.id));
+        }
+        RecordCmd::Edit { id, fields: args, unset } => {
+            let mut vault = open(cli)?;
+            let id = vault.resolve(id)?;
+            let record = with_text_retry(|text| {
+                let fields = collect_fields(Value::Null, args, unset, text)?;
+                // --add appends to the list already stored.
+                let current = vault.get(id)?.body.to_json();
+                let mut merged = fields.clone();
+                for s in &args.add {
+                    let name = s.split_once('=').map(|x| x.0.trim()).unwrap_or_default();
+                    if let (Some(Value::Array(old)), Some(Value::Array(new))) = (current.get(name), fields.get(name)) {
+                        let mut all = old.clone();
+                        all.extend(new.iter().cloned());
+                        merged.insert(name.to_string(), Value::Array(all));
+                    }
+                }
+                vault.patch(id, merged)
+            })?;
+            say(cli, record.to_json(), &format!("Saved {} \"{}\"", kind, record.label()));
+        }
+        RecordCmd::Show { id } => {
+            let vault = open(cli)?;
+            show(cli, &vault, id)?;
+        }
+        RecordCmd::List { limit, offset, filter, all } => {
+            let vault = open(cli)?;
+            let opts = ListOptions { limit: if *all { u32::MAX } else { *limit }, offset: *offset, label_contains: filter.clone() };
+            let (items, total) = vault.list(kind, &opts)?;
+            if cli.json {
+                let records = items.iter().map(|s| vault.get(s.id).map(|r| r.to_json())).collect::<Result<Vec<_>>>()?;
+                print_json(&json!({"kind": kind, "total": total, "offset": offset, "items": records}));
+            } else {
+                for s in &items {
+                    println!("{}  {}{}", s.id, s.label, s.date_from.as_ref().map(|d| format!("  ({d})")).unwrap_or_default());
+                }
+                println!("{} of {} {} record(s)", items.len(), total, kind);
+            }
+        }
+        RecordCmd::Delete { id } => delete(cli, id)?,
+    }
+    Ok(())
+}
