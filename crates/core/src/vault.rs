@@ -139,8 +139,12 @@ impl Vault {
         }
         let slots = KeySlots::load(dir)?;
         let key = slots.unlock(&unlock.secret())?;
-        // Read-write without CREATE; nothing is written until the file has proved readable.
-        let conn = Connection::open_with_flags(&db, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        // Nothing is written until the file has proved readable. CREATE is needed only so that
+        // ATTACH can create a backup file; the database itself was checked to exist above.
+        let conn = Connection::open_with_flags(
+            &db,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
         key_connection(&conn, &key)?;
         verify_readable(&conn)?;
         let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
