@@ -51,8 +51,11 @@ impl KdfArgs {
             return Ok(None);
         }
         let d = KdfParams::default();
-        KdfParams::with_memory_mib(self.kdf_memory_mib.unwrap_or(d.memory_kib / 1024), self.kdf_iterations.unwrap_or(d.iterations))
-            .map(Some)
+        KdfParams::with_memory_mib(
+            self.kdf_memory_mib.unwrap_or(d.memory_kib / 1024),
+            self.kdf_iterations.unwrap_or(d.iterations),
+        )
+        .map(Some)
     }
 }
 
@@ -166,7 +169,9 @@ enum RecordCmd {
         #[arg(long, value_name = "FIELD")]
         unset: Vec<String>,
     },
-    Show { id: String },
+    Show {
+        id: String,
+    },
     /// List records, sorted by name or title.
     List {
         #[arg(long, default_value_t = 100)]
@@ -180,7 +185,9 @@ enum RecordCmd {
         #[arg(long)]
         all: bool,
     },
-    Delete { id: String },
+    Delete {
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -274,12 +281,20 @@ fn run(cli: Cli) -> Result<()> {
             let mut vault = open(&cli)?;
             let new = secrets::new_passphrase(new_passphrase_file.as_deref(), "CASEBOOK_NEW_PASSPHRASE")?;
             vault.change_passphrase(&new, kdf.params()?)?;
-            say(&cli, json!({"changed": true}), "Passphrase changed. The old one no longer opens the vault; the recovery key still does.");
+            say(
+                &cli,
+                json!({"changed": true}),
+                "Passphrase changed. The old one no longer opens the vault; the recovery key still does.",
+            );
         }
         Command::Backup { out } => {
             let vault = open(&cli)?;
             let bytes = vault.backup(out)?;
-            say(&cli, json!({"backup": out, "bytes": bytes}), &format!("Wrote an encrypted backup to {} ({bytes} bytes).", out.display()));
+            say(
+                &cli,
+                json!({"backup": out, "bytes": bytes}),
+                &format!("Wrote an encrypted backup to {} ({bytes} bytes).", out.display()),
+            );
         }
         Command::Restore { from } => {
             let dir = vault_dir(&cli)?;
@@ -289,7 +304,12 @@ fn run(cli: Cli) -> Result<()> {
             say(
                 &cli,
                 json!({"restored": dir, "check": report}),
-                &format!("Restored into {}: {} records, check {}.", dir.display(), report.records, if report.ok { "passed" } else { "FOUND PROBLEMS" }),
+                &format!(
+                    "Restored into {}: {} records, check {}.",
+                    dir.display(),
+                    report.records,
+                    if report.ok { "passed" } else { "FOUND PROBLEMS" }
+                ),
             );
             if !report.ok {
                 return Err(Error::VaultCorrupt(report.problems.join("; ")));
@@ -301,7 +321,10 @@ fn run(cli: Cli) -> Result<()> {
             if cli.json {
                 print_json(&serde_json::to_value(&report)?);
             } else if report.ok {
-                println!("OK: {} records, {} audit entries; encryption, structure, references and audit chain verified.", report.records, report.audit_entries);
+                println!(
+                    "OK: {} records, {} audit entries; encryption, structure, references and audit chain verified.",
+                    report.records, report.audit_entries
+                );
             } else {
                 for p in &report.problems {
                     println!("PROBLEM: {p}");
@@ -313,10 +336,21 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Import { file } => {
             let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
-            let doc: Value = serde_json::from_str(&text).map_err(|e| Error::InvalidInput(format!("{} is not valid JSON: {e}", file.display())))?;
+            let doc: Value = serde_json::from_str(&text)
+                .map_err(|e| Error::InvalidInput(format!("{} is not valid JSON: {e}", file.display())))?;
             let mut vault = open(&cli)?;
             let s = vault.import_document(doc)?;
-            say(&cli, serde_json::to_value(&s)?, &format!("Imported {}: {} new, {} updated, {} unchanged.", file.display(), s.created, s.updated, s.unchanged));
+            say(
+                &cli,
+                serde_json::to_value(&s)?,
+                &format!(
+                    "Imported {}: {} new, {} updated, {} unchanged.",
+                    file.display(),
+                    s.created,
+                    s.updated,
+                    s.unchanged
+                ),
+            );
         }
         Command::Export { out } => {
             let vault = open(&cli)?;
@@ -342,7 +376,12 @@ fn run(cli: Cli) -> Result<()> {
                 print_json(&Value::Array(entries));
             } else {
                 for e in entries {
-                    println!("{}  {:<7} {}", e["at"].as_str().unwrap_or(""), e["action"].as_str().unwrap_or(""), e["changes"]);
+                    println!(
+                        "{}  {:<7} {}",
+                        e["at"].as_str().unwrap_or(""),
+                        e["action"].as_str().unwrap_or(""),
+                        e["changes"]
+                    );
                 }
             }
         }
@@ -364,7 +403,10 @@ fn run(cli: Cli) -> Result<()> {
             let mut vault = open(&cli)?;
             let mut stdout = std::io::stdout();
             for i in 0..*count {
-                let record = vault.add(Kind::Person, json!({"names": [{"value": format!("{prefix} {i}")}], "notes": format!("{prefix} note {i}")}))?;
+                let record = vault.add(
+                    Kind::Person,
+                    json!({"names": [{"value": format!("{prefix} {i}")}], "notes": format!("{prefix} note {i}")}),
+                )?;
                 // Printed only after the commit returned: the parent counts these as durable.
                 writeln!(stdout, "{}", record.id).and_then(|_| stdout.flush()).map_err(|e| Error::io("stdout", e))?;
             }
@@ -427,9 +469,8 @@ fn delete(cli: &Cli, id: &str) -> Result<()> {
 
 /// `name=value`: JSON when the value parses as JSON, else the text itself.
 fn parse_assignment(text: &str) -> Result<(String, Value, bool)> {
-    let (name, raw) = text
-        .split_once('=')
-        .ok_or_else(|| Error::InvalidInput(format!("'{text}' is not FIELD=VALUE.")))?;
+    let (name, raw) =
+        text.split_once('=').ok_or_else(|| Error::InvalidInput(format!("'{text}' is not FIELD=VALUE.")))?;
     let name = name.trim().to_string();
     match serde_json::from_str::<Value>(raw) {
         Ok(v) if !v.is_string() => Ok((name, v, true)),
@@ -437,7 +478,12 @@ fn parse_assignment(text: &str) -> Result<(String, Value, bool)> {
     }
 }
 
-fn collect_fields(base: Value, args: &FieldArgs, unset: &[String], as_text: Option<&str>) -> Result<Map<String, Value>> {
+fn collect_fields(
+    base: Value,
+    args: &FieldArgs,
+    unset: &[String],
+    as_text: Option<&str>,
+) -> Result<Map<String, Value>> {
     let mut map = match base {
         Value::Object(m) => m,
         _ => Map::new(),
@@ -526,14 +572,23 @@ fn run_record(cli: &Cli, kind: Kind, cmd: &RecordCmd) -> Result<()> {
         }
         RecordCmd::List { limit, offset, filter, all } => {
             let vault = open(cli)?;
-            let opts = ListOptions { limit: if *all { u32::MAX } else { *limit }, offset: *offset, label_contains: filter.clone() };
+            let opts = ListOptions {
+                limit: if *all { u32::MAX } else { *limit },
+                offset: *offset,
+                label_contains: filter.clone(),
+            };
             let (items, total) = vault.list(kind, &opts)?;
             if cli.json {
                 let records = items.iter().map(|s| vault.get(s.id).map(|r| r.to_json())).collect::<Result<Vec<_>>>()?;
                 print_json(&json!({"kind": kind, "total": total, "offset": offset, "items": records}));
             } else {
                 for s in &items {
-                    println!("{}  {}{}", s.id, s.label, s.date_from.as_ref().map(|d| format!("  ({d})")).unwrap_or_default());
+                    println!(
+                        "{}  {}{}",
+                        s.id,
+                        s.label,
+                        s.date_from.as_ref().map(|d| format!("  ({d})")).unwrap_or_default()
+                    );
                 }
                 println!("{} of {} {} record(s)", items.len(), total, kind);
             }

@@ -63,11 +63,19 @@ fn sigkill_at_random_moments_loses_no_committed_record() {
         let check = v.json(&["check"]);
         assert_eq!(check["ok"], true, "trial {trial} (seed {seed}): check failed after kill at {delay:?}: {check}");
         let list = v.json(&["person", "list", "--all"]);
-        let present: HashSet<String> =
-            list["items"].as_array().expect("items").iter().filter_map(|r| r["id"].as_str().map(str::to_string)).collect();
+        let present: HashSet<String> = list["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|r| r["id"].as_str().map(str::to_string))
+            .collect();
         let missing: Vec<&String> = committed.iter().filter(|id| !present.contains(*id)).collect();
         assert!(missing.is_empty(), "trial {trial} (seed {seed}): committed records lost: {missing:?}");
     }
-    eprintln!("{trials} trials, {} committed records verified, {:.1} s", committed.len(), start.elapsed().as_secs_f64());
+    eprintln!(
+        "{trials} trials, {} committed records verified, {:.1} s",
+        committed.len(),
+        start.elapsed().as_secs_f64()
+    );
     assert!(!committed.is_empty(), "no trial got as far as a commit: the kill delays are too short to test anything");
 }

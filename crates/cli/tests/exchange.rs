@@ -24,7 +24,12 @@ fn round_trip(document: &str) {
     let source: Value = serde_json::from_str(&std::fs::read_to_string(document).expect("read")).expect("json");
     let arrived: Value = serde_json::from_str(&exported).expect("json");
     let by_id = |doc: &Value| -> std::collections::HashMap<String, Value> {
-        doc["records"].as_array().expect("records").iter().map(|r| (r["id"].as_str().unwrap_or_default().to_string(), r.clone())).collect()
+        doc["records"]
+            .as_array()
+            .expect("records")
+            .iter()
+            .map(|r| (r["id"].as_str().unwrap_or_default().to_string(), r.clone()))
+            .collect()
     };
     let arrived = by_id(&arrived);
     for (id, mut record) in by_id(&source) {
@@ -90,7 +95,10 @@ fn one_bad_record_rejects_the_whole_file_and_names_it() {
         let (code, exit) = error_of(assert);
         assert_eq!((code.as_str(), exit), ("invalid_record", 20), "{field}: {stderr}");
         let id = bad["records"][index]["id"].as_str().expect("id");
-        assert!(stderr.contains(id) && stderr.contains(named), "error should name record {id} and field {named}: {stderr}");
+        assert!(
+            stderr.contains(id) && stderr.contains(named),
+            "error should name record {id} and field {named}: {stderr}"
+        );
         assert_eq!(before, v.export(), "a rejected import changed the vault");
     }
     // A duplicated id in one file.
@@ -131,7 +139,16 @@ fn the_example_shows_the_people_of_the_report() {
 #[test]
 fn edits_link_and_delete_are_audited_and_guarded() {
     let v = TestVault::new();
-    let person = v.json(&["person", "add", "--add", "names=Жыланбаев Марат", "--add", "names=Marat Zhylanbaev", "--set", "birth_date=1963"]);
+    let person = v.json(&[
+        "person",
+        "add",
+        "--add",
+        "names=Жыланбаев Марат",
+        "--add",
+        "names=Marat Zhylanbaev",
+        "--set",
+        "birth_date=1963",
+    ]);
     let pid = person["id"].as_str().expect("id").to_string();
     assert_eq!(person["birth_date"], "1963", "a year stays a year");
     let case = v.add("case", &["title=Zhylanbaev trial", "case_kind=criminal", "status=trial"]);

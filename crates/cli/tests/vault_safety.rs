@@ -9,8 +9,12 @@ use common::{contains, error_of, snapshot, TestVault, PASSPHRASE};
 fn no_plaintext_reaches_any_file() {
     let v = TestVault::new();
     let canary = "CANARY-a81f3c9e-Жыланбаев-қазақ";
-    let person = v.add("person", &[&format!(r#"names=[{{"value":"{canary} name"}}]"#), &format!("notes={canary} note")]);
-    v.add("case", &[&format!("title={canary} case"), "case_kind=criminal", "status=trial", &format!("summary={canary}")]);
+    let person =
+        v.add("person", &[&format!(r#"names=[{{"value":"{canary} name"}}]"#), &format!("notes={canary} note")]);
+    v.add(
+        "case",
+        &[&format!("title={canary} case"), "case_kind=criminal", "status=trial", &format!("summary={canary}")],
+    );
     v.cmd().args(["person", "edit", &person, "--set", &format!("notes={canary} edited")]).assert().success();
     v.cmd().args(["person", "show", &person]).assert().success();
     // A writer killed mid-stream leaves its WAL behind: that must be ciphertext too.
@@ -32,7 +36,10 @@ fn no_plaintext_reaches_any_file() {
     child.kill().expect("kill");
     child.wait().expect("wait");
     let after = snapshot(v.root.path());
-    assert!(after.keys().any(|p| p.to_string_lossy().ends_with("-wal")), "the killed writer should leave a WAL to inspect");
+    assert!(
+        after.keys().any(|p| p.to_string_lossy().ends_with("-wal")),
+        "the killed writer should leave a WAL to inspect"
+    );
     for (path, bytes) in during.iter().chain(after.iter()) {
         for needle in [canary.as_bytes(), "CANARY-a81f3c9e".as_bytes()] {
             assert!(!contains(bytes, needle), "plaintext found in {}", path.display());
@@ -62,22 +69,84 @@ fn bad_unlocks_and_damaged_files_give_their_code_and_change_nothing() {
     type Damage = Box<dyn Fn()>;
     let cases: Vec<(&str, Damage, &str, i32)> = vec![
         ("wrong passphrase", Box::new(|| {}), "wrong_passphrase", 10),
-        ("truncated database", Box::new({ let db = db.clone(); move || { let b = std::fs::read(&db).expect("r"); std::fs::write(&db, &b[..b.len() / 2]).expect("w") } }), "vault_corrupt", 11),
-        ("random bytes", Box::new({ let db = db.clone(); move || { let b: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect(); std::fs::write(&db, b).expect("w") } }), "vault_corrupt", 11),
-        ("empty database file", Box::new({ let db = db.clone(); move || std::fs::write(&db, b"").expect("w") }), "vault_corrupt", 11),
-        ("missing key slots", Box::new({ let s = slots.clone(); move || std::fs::remove_file(&s).expect("rm") }), "keyslot_missing", 11),
-        ("damaged key slot", Box::new({ let s = slots.clone(); move || {
-            let text = std::fs::read_to_string(&s).expect("r");
-            let i = text.find("\"wrapped_key\": \"").expect("field") + 16;
-            let mut bytes = text.into_bytes();
-            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
-            std::fs::write(&s, bytes).expect("w")
-        } }), "keyslot_damaged", 11),
-        ("unreadable key file", Box::new({ let s = slots.clone(); move || std::fs::write(&s, b"{not json").expect("w") }), "keyslot_damaged", 11),
-        ("key file from a newer Casebook", Box::new({ let s = slots.clone(); move || {
-            let text = std::fs::read_to_string(&s).expect("r").replace("\"format\": 1", "\"format\": 7");
-            std::fs::write(&s, text).expect("w")
-        } }), "vault_too_new", 12),
+        (
+            "truncated database",
+            Box::new({
+                let db = db.clone();
+                move || {
+                    let b = std::fs::read(&db).expect("r");
+                    std::fs::write(&db, &b[..b.len() / 2]).expect("w")
+                }
+            }),
+            "vault_corrupt",
+            11,
+        ),
+        (
+            "random bytes",
+            Box::new({
+                let db = db.clone();
+                move || {
+                    let b: Vec<u8> = (0..300_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+                    std::fs::write(&db, b).expect("w")
+                }
+            }),
+            "vault_corrupt",
+            11,
+        ),
+        (
+            "empty database file",
+            Box::new({
+                let db = db.clone();
+                move || std::fs::write(&db, b"").expect("w")
+            }),
+            "vault_corrupt",
+            11,
+        ),
+        (
+            "missing key slots",
+            Box::new({
+                let s = slots.clone();
+                move || std::fs::remove_file(&s).expect("rm")
+            }),
+            "keyslot_missing",
+            11,
+        ),
+        (
+            "damaged key slot",
+            Box::new({
+                let s = slots.clone();
+                move || {
+                    let text = std::fs::read_to_string(&s).expect("r");
+                    let i = text.find("\"wrapped_key\": \"").expect("field") + 16;
+                    let mut bytes = text.into_bytes();
+                    bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+                    std::fs::write(&s, bytes).expect("w")
+                }
+            }),
+            "keyslot_damaged",
+            11,
+        ),
+        (
+            "unreadable key file",
+            Box::new({
+                let s = slots.clone();
+                move || std::fs::write(&s, b"{not json").expect("w")
+            }),
+            "keyslot_damaged",
+            11,
+        ),
+        (
+            "key file from a newer Casebook",
+            Box::new({
+                let s = slots.clone();
+                move || {
+                    let text = std::fs::read_to_string(&s).expect("r").replace("\"format\": 1", "\"format\": 7");
+                    std::fs::write(&s, text).expect("w")
+                }
+            }),
+            "vault_too_new",
+            12,
+        ),
     ];
     for (name, damage, code, status) in cases {
         restore(&pristine);
@@ -113,8 +182,17 @@ fn passwd_rewraps_the_slot_and_the_recovery_key_still_opens() {
     assert_eq!(db_before, std::fs::read(v.dir.join("vault.db")).expect("db"));
     let (code, exit) = error_of(v.cmd().args(["person", "list"]).assert().failure());
     assert_eq!((code.as_str(), exit), ("wrong_passphrase", 10));
-    v.cmd_with("a new long passphrase").args(["person", "list"]).assert().success().stdout(predicates::str::contains("Bibigul"));
-    let by_recovery = v.cmd_with("irrelevant").env("CASEBOOK_RECOVERY_KEY", &v.recovery_key).args(["person", "list"]).assert().success();
+    v.cmd_with("a new long passphrase")
+        .args(["person", "list"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("Bibigul"));
+    let by_recovery = v
+        .cmd_with("irrelevant")
+        .env("CASEBOOK_RECOVERY_KEY", &v.recovery_key)
+        .args(["person", "list"])
+        .assert()
+        .success();
     assert!(String::from_utf8_lossy(&by_recovery.get_output().stdout).contains("Bibigul"));
     // A lost passphrase: set a new one with the recovery key.
     v.cmd_with("forgotten")
@@ -124,7 +202,8 @@ fn passwd_rewraps_the_slot_and_the_recovery_key_still_opens() {
         .assert()
         .success();
     v.cmd_with("third passphrase here").args(["person", "list"]).assert().success();
-    let (code, _) = error_of(v.cmd_with("x").env("CASEBOOK_RECOVERY_KEY", "AAAA-BBBB").args(["person", "list"]).assert().failure());
+    let (code, _) =
+        error_of(v.cmd_with("x").env("CASEBOOK_RECOVERY_KEY", "AAAA-BBBB").args(["person", "list"]).assert().failure());
     assert_eq!(code, "wrong_recovery_key");
 }
 
@@ -143,16 +222,23 @@ fn backup_taken_during_writes_restores_to_a_consistent_vault() {
     v.cmd().args(["backup", "--out"]).arg(&backup).assert().success();
     writer.wait().expect("writer");
     let restored = v.root.path().join("restored");
-    let out = v.cmd().env("CASEBOOK_VAULT", &restored).args(["--json", "restore", "--from"]).arg(&backup).assert().success();
+    let out =
+        v.cmd().env("CASEBOOK_VAULT", &restored).args(["--json", "restore", "--from"]).arg(&backup).assert().success();
     let report: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).expect("json");
     assert_eq!(report["check"]["ok"], true, "{report}");
-    let list = v.cmd().env("CASEBOOK_VAULT", &restored).args(["person", "list", "--filter", "Koketaeva"]).assert().success();
+    let list =
+        v.cmd().env("CASEBOOK_VAULT", &restored).args(["person", "list", "--filter", "Koketaeva"]).assert().success();
     assert!(String::from_utf8_lossy(&list.get_output().stdout).contains("Madina Koketaeva"));
     // The backup file is ciphertext, apart from its small header and the key slots.
     let bytes = std::fs::read(&backup).expect("backup");
     assert!(!contains(&bytes, b"Koketaeva"));
     // And it opens with the recovery key too.
-    v.cmd_with("wrong").env("CASEBOOK_VAULT", &restored).env("CASEBOOK_RECOVERY_KEY", &v.recovery_key).args(["check"]).assert().success();
+    v.cmd_with("wrong")
+        .env("CASEBOOK_VAULT", &restored)
+        .env("CASEBOOK_RECOVERY_KEY", &v.recovery_key)
+        .args(["check"])
+        .assert()
+        .success();
 }
 
 #[test]
@@ -166,7 +252,12 @@ fn every_older_schema_version_migrates() {
         assert_eq!(old.schema_version().expect("v"), version);
         old.lock();
         let mut cmd = assert_cmd::Command::cargo_bin("casebook").expect("bin");
-        let out = cmd.env("CASEBOOK_VAULT", &dir).env("CASEBOOK_PASSPHRASE", PASSPHRASE).args(["--json", "check"]).assert().success();
+        let out = cmd
+            .env("CASEBOOK_VAULT", &dir)
+            .env("CASEBOOK_PASSPHRASE", PASSPHRASE)
+            .args(["--json", "check"])
+            .assert()
+            .success();
         let report: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).expect("json");
         assert_eq!(report["ok"], true);
         let vault = casebook_core::Vault::open(&dir, casebook_core::Unlock::Passphrase(&p)).expect("open");

@@ -31,7 +31,9 @@ impl Vault {
 
         let mut stmt = self.conn.prepare("PRAGMA foreign_key_check")?;
         let fk: Vec<String> = stmt
-            .query_map([], |r| Ok(format!("dangling reference in {} row {:?}", r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)))?
+            .query_map([], |r| {
+                Ok(format!("dangling reference in {} row {:?}", r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?))
+            })?
             .collect::<rusqlite::Result<_>>()?;
         problems.extend(fk);
 
@@ -41,7 +43,9 @@ impl Vault {
     }
 
     fn check_audit_chain(&self, problems: &mut Vec<String>) -> Result<u64> {
-        let mut stmt = self.conn.prepare("SELECT seq, at, hlc, device, record, kind, action, changes, hash FROM audit ORDER BY seq")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, at, hlc, device, record, kind, action, changes, hash FROM audit ORDER BY seq")?;
         let mut rows = stmt.query([])?;
         let (mut prev, mut expected_seq, mut count) = (String::new(), 1i64, 0u64);
         while let Some(r) = rows.next()? {
@@ -64,8 +68,9 @@ impl Vault {
 
     fn check_records(&self, problems: &mut Vec<String>) -> Result<u64> {
         let mut stmt = self.conn.prepare("SELECT id, uuid, kind, body FROM records WHERE deleted = 0")?;
-        let rows: Vec<(i64, String, String, String)> =
-            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<rusqlite::Result<_>>()?;
+        let rows: Vec<(i64, String, String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<rusqlite::Result<_>>()?;
         let mut refs = self.conn.prepare(
             "SELECT t.uuid, rr.field FROM record_refs rr JOIN records t ON t.id = rr.to_id WHERE rr.from_id = ?1 ORDER BY 1, 2",
         )?;
@@ -77,7 +82,9 @@ impl Vault {
                 problems.push(format!("record {uuid}: unknown kind {kind}"));
                 continue;
             };
-            let parsed = serde_json::from_str(body).map_err(|e| e.to_string()).and_then(|v| Body::from_json(kind, v).map_err(|(f, p)| format!("{f}: {p}")));
+            let parsed = serde_json::from_str(body)
+                .map_err(|e| e.to_string())
+                .and_then(|v| Body::from_json(kind, v).map_err(|(f, p)| format!("{f}: {p}")));
             let body = match parsed {
                 Ok(b) => b,
                 Err(e) => {
@@ -88,16 +95,20 @@ impl Vault {
             if Uuid::parse_str(uuid).is_err() {
                 problems.push(format!("record {uuid}: id is not a UUID"));
             }
-            let mut expected: Vec<(String, String)> = body.references().iter().map(|r| (r.target.to_string(), r.field.to_string())).collect();
+            let mut expected: Vec<(String, String)> =
+                body.references().iter().map(|r| (r.target.to_string(), r.field.to_string())).collect();
             expected.sort();
             expected.dedup();
-            let stored: Vec<(String, String)> = refs.query_map([rowid], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+            let stored: Vec<(String, String)> =
+                refs.query_map([rowid], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
             if expected != stored {
                 problems.push(format!("record {uuid}: its reference index does not match its content"));
             }
             for (field, vocabulary, code) in body.vocabulary_codes() {
                 if !term.query_row([vocabulary, code.as_str()], |r| r.get::<_, bool>(0))? {
-                    problems.push(format!("record {uuid}: {field} uses '{code}', which is not in the {vocabulary} vocabulary"));
+                    problems.push(format!(
+                        "record {uuid}: {field} uses '{code}', which is not in the {vocabulary} vocabulary"
+                    ));
                 }
             }
         }

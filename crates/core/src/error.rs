@@ -15,7 +15,9 @@ pub enum Error {
     VaultNotFound(PathBuf),
     #[error("A vault already exists at {0}. Nothing was overwritten.")]
     VaultExists(PathBuf),
-    #[error("The vault file is damaged or is not a Casebook vault ({0}). It was not modified; restore it from a backup.")]
+    #[error(
+        "The vault file is damaged or is not a Casebook vault ({0}). It was not modified; restore it from a backup."
+    )]
     VaultCorrupt(String),
     #[error("This vault was written by a newer version of Casebook (format {found}, this version reads up to {supported}). Update Casebook to open it; the vault was not modified.")]
     VaultTooNew { found: u32, supported: u32 },

@@ -37,8 +37,10 @@ impl Vault {
             })?;
             for row in rows {
                 let (uuid, body, created_at, updated_at) = row?;
-                let value: Value = serde_json::from_str(&body).map_err(|e| Error::VaultCorrupt(format!("record {uuid}: {e}")))?;
-                let body = Body::from_json(kind, value).map_err(|(f, p)| Error::VaultCorrupt(format!("record {uuid}: {f}: {p}")))?;
+                let value: Value =
+                    serde_json::from_str(&body).map_err(|e| Error::VaultCorrupt(format!("record {uuid}: {e}")))?;
+                let body = Body::from_json(kind, value)
+                    .map_err(|(f, p)| Error::VaultCorrupt(format!("record {uuid}: {f}: {p}")))?;
                 let id = Uuid::parse_str(&uuid).map_err(|e| Error::VaultCorrupt(e.to_string()))?;
                 out.push(Record { id, kind, created_at, updated_at, body });
             }
@@ -70,7 +72,11 @@ impl Vault {
         w.tx.execute_batch("PRAGMA defer_foreign_keys = ON")?;
         let mut written = Vec::new();
         for item in &parsed {
-            let existed = w.tx.query_row("SELECT EXISTS(SELECT 1 FROM records WHERE uuid = ?1 AND deleted = 0)", [item.id.to_string()], |r| r.get::<_, bool>(0))?;
+            let existed = w.tx.query_row(
+                "SELECT EXISTS(SELECT 1 FROM records WHERE uuid = ?1 AND deleted = 0)",
+                [item.id.to_string()],
+                |r| r.get::<_, bool>(0),
+            )?;
             match w.put_row(item.id, &item.body, item.created_at.as_deref(), item.updated_at.as_deref(), "import")? {
                 Some(rowid) => {
                     if existed {
@@ -106,11 +112,17 @@ struct Item {
 
 fn parse_document(doc: Value) -> Result<Vec<Item>> {
     let Value::Object(mut doc) = doc else {
-        return Err(Error::InvalidInput("The file is not a Casebook export: expected a JSON object with \"records\".".into()));
+        return Err(Error::InvalidInput(
+            "The file is not a Casebook export: expected a JSON object with \"records\".".into(),
+        ));
     };
     match doc.get("format").and_then(Value::as_str) {
         Some(FORMAT_NAME) => {}
-        _ => return Err(Error::InvalidInput(format!("The file is not a Casebook export: \"format\" must be \"{FORMAT_NAME}\"."))),
+        _ => {
+            return Err(Error::InvalidInput(format!(
+                "The file is not a Casebook export: \"format\" must be \"{FORMAT_NAME}\"."
+            )))
+        }
     }
     let version = doc.get("version").and_then(Value::as_u64).unwrap_or(0);
     if version == 0 || version > FORMAT_VERSION {
@@ -122,7 +134,10 @@ fn parse_document(doc: Value) -> Result<Vec<Item>> {
         return Err(Error::InvalidInput("The file has no \"records\" list.".into()));
     };
     if records.len() > MAX_RECORDS {
-        return Err(Error::InvalidInput(format!("The file holds {} records; at most {MAX_RECORDS} are imported at once.", records.len())));
+        return Err(Error::InvalidInput(format!(
+            "The file holds {} records; at most {MAX_RECORDS} are imported at once.",
+            records.len()
+        )));
     }
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(records.len());
@@ -157,7 +172,8 @@ fn parse_document(doc: Value) -> Result<Vec<Item>> {
         if !seen.insert(id) {
             return Err(Error::Duplicate(format!("record {id} appears twice in the file (at {who})")));
         }
-        let body = Body::from_json(kind, Value::Object(fields)).map_err(|(field, problem)| Error::invalid(who, field, problem))?;
+        let body = Body::from_json(kind, Value::Object(fields))
+            .map_err(|(field, problem)| Error::invalid(who, field, problem))?;
         out.push(Item { index, id, created_at, updated_at, body });
     }
     Ok(out)

@@ -118,7 +118,9 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 fn unb64(text: &str, what: &str) -> Result<Vec<u8>> {
-    data_encoding::BASE64.decode(text.as_bytes()).map_err(|_| Error::KeyslotDamaged(format!("{what} is not valid base64")))
+    data_encoding::BASE64
+        .decode(text.as_bytes())
+        .map_err(|_| Error::KeyslotDamaged(format!("{what} is not valid base64")))
 }
 
 fn derive(secret: &[u8], salt: &[u8], params: &KdfParams) -> Result<Zeroizing<[u8; 32]>> {
@@ -205,8 +207,10 @@ impl Slot {
                 .decrypt(XNonce::from_slice(&nonce), Payload { msg: &wrapped, aad: &aad })
                 .map_err(|_| secret.wrong())?,
         );
-        let array: [u8; 32] =
-            plain.as_slice().try_into().map_err(|_| Error::KeyslotDamaged("wrapped key has the wrong length".into()))?;
+        let array: [u8; 32] = plain
+            .as_slice()
+            .try_into()
+            .map_err(|_| Error::KeyslotDamaged("wrapped key has the wrong length".into()))?;
         Ok(VaultKey(Zeroizing::new(array)))
     }
 }
@@ -245,9 +249,10 @@ impl KeySlots {
         // Read the format number first, so a newer file is "too new" rather than "damaged".
         let value: serde_json::Value =
             serde_json::from_slice(bytes).map_err(|e| Error::KeyslotDamaged(format!("not valid JSON ({e})")))?;
-        let format = value.get("format").and_then(|f| f.as_u64()).ok_or_else(|| {
-            Error::KeyslotDamaged("no format number".into())
-        })?;
+        let format = value
+            .get("format")
+            .and_then(|f| f.as_u64())
+            .ok_or_else(|| Error::KeyslotDamaged("no format number".into()))?;
         if format > u64::from(KEYSLOTS_FORMAT) {
             return Err(Error::VaultTooNew { found: format as u32, supported: KEYSLOTS_FORMAT });
         }
@@ -255,7 +260,9 @@ impl KeySlots {
             serde_json::from_value(value).map_err(|e| Error::KeyslotDamaged(format!("unexpected content ({e})")))?;
         for slot in &slots.slots {
             if slot_checksum(slot) != slot.checksum {
-                return Err(Error::KeyslotDamaged(format!("the {:?} slot fails its checksum", slot.kind).to_lowercase()));
+                return Err(Error::KeyslotDamaged(
+                    format!("the {:?} slot fails its checksum", slot.kind).to_lowercase(),
+                ));
             }
         }
         Ok(slots)
@@ -292,9 +299,8 @@ impl KeySlots {
     /// Replace every slot of this secret's kind with one wrapping `key` under the new secret.
     pub fn rewrap(&mut self, secret: &Secret<'_>, key: &VaultKey, params: Option<KdfParams>) -> Result<()> {
         let kind = secret.kind();
-        let params = params
-            .or_else(|| self.slots.iter().find(|s| s.kind == kind).map(|s| s.kdf_params))
-            .unwrap_or_default();
+        let params =
+            params.or_else(|| self.slots.iter().find(|s| s.kind == kind).map(|s| s.kdf_params)).unwrap_or_default();
         let fresh = Slot::wrap(&self.vault_id, secret, key, params)?;
         self.slots.retain(|s| s.kind != kind);
         self.slots.push(fresh);

@@ -678,7 +678,12 @@ impl Body {
             Body::Event(e) => e.title.clone(),
             Body::Detention(d) => format!("{} from {}", d.detention_kind, d.start.human()),
             Body::Proceeding(p) => {
-                format!("{} ({}){}", p.proceeding_kind, p.stage, p.case_number.as_ref().map(|n| format!(" №{n}")).unwrap_or_default())
+                format!(
+                    "{} ({}){}",
+                    p.proceeding_kind,
+                    p.stage,
+                    p.case_number.as_ref().map(|n| format!(" №{n}")).unwrap_or_default()
+                )
             }
             Body::Charge(c) => c.provision.clone(),
             Body::Hearing(h) => format!("hearing {} ({})", h.scheduled, h.status),
@@ -697,7 +702,8 @@ impl Body {
             }
             Body::Decision(d) => span(&d.date),
             Body::Hearing(h) => {
-                let day = chrono::NaiveDate::parse_from_str(h.scheduled.get(..10).unwrap_or_default(), "%Y-%m-%d").ok()?;
+                let day =
+                    chrono::NaiveDate::parse_from_str(h.scheduled.get(..10).unwrap_or_default(), "%Y-%m-%d").ok()?;
                 Some((day, day))
             }
             Body::Case(c) => c.opened.as_ref().and_then(span),
@@ -914,11 +920,17 @@ impl Body {
                 if !ok {
                     return Err((
                         "scheduled".into(),
-                        format!("'{}' is not a date-time; expected YYYY-MM-DDTHH:MM (court's local time) or YYYY-MM-DD", h.scheduled),
+                        format!(
+                            "'{}' is not a date-time; expected YYYY-MM-DDTHH:MM (court's local time) or YYYY-MM-DD",
+                            h.scheduled
+                        ),
                     ));
                 }
                 if !h.time_zone.contains('/') && h.time_zone != "UTC" {
-                    return Err(("time_zone".into(), format!("'{}' is not an IANA zone such as Asia/Almaty", h.time_zone)));
+                    return Err((
+                        "time_zone".into(),
+                        format!("'{}' is not an IANA zone such as Asia/Almaty", h.time_zone),
+                    ));
                 }
             }
         }

@@ -67,6 +67,16 @@ pub(crate) fn valid_timestamp(text: &str) -> bool {
     chrono::DateTime::parse_from_rfc3339(text).is_ok()
 }
 
+/// A record's row as stored, tombstones included.
+struct StoredRow {
+    rowid: i64,
+    kind: Kind,
+    body: String,
+    created_at: String,
+    updated_at: String,
+    deleted: bool,
+}
+
 /// One write transaction with the clock and device it stamps changes with.
 pub(crate) struct Writer<'a> {
     pub tx: Transaction<'a>,
@@ -102,7 +112,10 @@ pub(crate) fn field_changes(before: Option<&Value>, after: Option<&Value>) -> Ma
         }
         let (old, new) = (b.get(key), a.get(key));
         if old != new {
-            out.insert(key.clone(), Value::Array(vec![old.cloned().unwrap_or(Value::Null), new.cloned().unwrap_or(Value::Null)]));
+            out.insert(
+                key.clone(),
+                Value::Array(vec![old.cloned().unwrap_or(Value::Null), new.cloned().unwrap_or(Value::Null)]),
+            );
         }
     }
     out
@@ -149,16 +162,28 @@ impl Writer<'_> {
         Ok(())
     }
 
-    fn existing(&self, id: Uuid) -> Result<Option<(i64, Kind, String, String, String, bool)>> {
+    fn existing(&self, id: Uuid) -> Result<Option<StoredRow>> {
         let row = self
             .tx
             .query_row(
                 "SELECT id, kind, body, created_at, updated_at, deleted FROM records WHERE uuid = ?1",
                 [id.to_string()],
-                |r| Ok((r.get(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<_, i64>(5)? == 1)),
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, i64>(5)? == 1,
+                    ))
+                },
             )
             .optional()?;
-        row.map(|(rowid, kind, body, c, u, d)| Ok((rowid, kind_from_db(&kind)?, body, c, u, d))).transpose()
+        row.map(|(rowid, kind, body, created_at, updated_at, deleted)| {
+            Ok(StoredRow { rowid, kind: kind_from_db(&kind)?, body, created_at, updated_at, deleted })
+        })
+        .transpose()
     }
 
     /// Insert or replace a record's row and audit it. Relations are checked by `put_relations`,
@@ -178,52 +203,59 @@ impl Writer<'_> {
         let new_json = body.to_json();
         let new_text = serde_json::to_string(&new_json)?;
         let existing = self.existing(id)?;
-        if let Some((_, old_kind, _, _, _, _)) = &existing {
-            if *old_kind != kind {
+        if let Some(old) = &existing {
+            if old.kind != kind {
                 return Err(Error::invalid(
                     format!("{kind} {id}"),
                     "id",
-                    format!("this id already belongs to a {old_kind} record"),
+                    format!("this id already belongs to a {} record", old.kind),
                 ));
             }
-        }
-        if let Some((_, _, old_text, old_c, old_u, false)) = &existing {
-            let same_times = created_at.is_none_or(|c| c == old_c) && updated_at.is_none_or(|u| u == old_u);
-            if *old_text == new_text && same_times {
+            let same_times =
+                created_at.is_none_or(|c| c == old.created_at) && updated_at.is_none_or(|u| u == old.updated_at);
+            if !old.deleted && old.body == new_text && same_times {
                 return Ok(None);
             }
         }
         let now = now_timestamp();
-        let created = created_at.map(str::to_string).or_else(|| existing.as_ref().map(|e| e.3.clone())).unwrap_or_else(|| now.clone());
+        let created = created_at
+            .map(str::to_string)
+            .or_else(|| existing.as_ref().map(|e| e.created_at.clone()))
+            .unwrap_or_else(|| now.clone());
         let updated = updated_at.map(str::to_string).unwrap_or(now);
         let (date_from, date_to) = match body.date_span() {
             Some((a, b)) => (Some(a.to_string()), Some(b.to_string())),
             None => (None, None),
         };
         let hlc = self.hlc();
+        let duplicate = |e: rusqlite::Error| match Error::from(e) {
+            Error::Storage(msg) if msg.contains("UNIQUE") => {
+                Error::Duplicate(format!("{kind} {id} (\"{}\") duplicates an existing record", body.label()))
+            }
+            other => other,
+        };
         let rowid = match &existing {
-            Some((rowid, ..)) => {
-                self.tx.execute(
-                    "UPDATE records SET body=?2, label=?3, date_from=?4, date_to=?5, created_at=?6, updated_at=?7, hlc=?8, device=?9, deleted=0 WHERE id=?1",
-                    params![rowid, new_text, body.label(), date_from, date_to, created, updated, hlc, self.device],
-                )?;
-                *rowid
+            Some(old) => {
+                self.tx
+                    .execute(
+                        "UPDATE records SET body=?2, label=?3, date_from=?4, date_to=?5, created_at=?6, updated_at=?7, hlc=?8, device=?9, deleted=0 WHERE id=?1",
+                        params![old.rowid, new_text, body.label(), date_from, date_to, created, updated, hlc, self.device],
+                    )
+                    .map_err(duplicate)?;
+                old.rowid
             }
             None => {
-                self.tx.execute(
-                    "INSERT INTO records(uuid, kind, body, label, date_from, date_to, created_at, updated_at, hlc, device) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
-                    params![id.to_string(), kind.as_str(), new_text, body.label(), date_from, date_to, created, updated, hlc, self.device],
-                ).map_err(|e| match Error::from(e) {
-                    Error::Storage(msg) if msg.contains("UNIQUE") => Error::Duplicate(format!("{kind} {}: {}", id, body.label())),
-                    other => other,
-                })?;
+                self.tx
+                    .execute(
+                        "INSERT INTO records(uuid, kind, body, label, date_from, date_to, created_at, updated_at, hlc, device) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)",
+                        params![id.to_string(), kind.as_str(), new_text, body.label(), date_from, date_to, created, updated, hlc, self.device],
+                    )
+                    .map_err(duplicate)?;
                 self.tx.last_insert_rowid()
             }
         };
-        let old_json: Option<Value> = match &existing {
-            Some((_, _, text, _, _, false)) => serde_json::from_str(text).ok(),
-            _ => None,
-        };
+        let old_json: Option<Value> =
+            existing.as_ref().filter(|old| !old.deleted).and_then(|old| serde_json::from_str(&old.body).ok());
         let changes = field_changes(old_json.as_ref(), Some(&new_json));
         self.audit(id, kind, action, &changes)?;
         Ok(Some(rowid))
@@ -251,23 +283,37 @@ impl Writer<'_> {
         for reference in body.references() {
             let target: Option<(i64, String, i64)> = self
                 .tx
-                .query_row("SELECT id, kind, deleted FROM records WHERE uuid = ?1", [reference.target.to_string()], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
+                .query_row(
+                    "SELECT id, kind, deleted FROM records WHERE uuid = ?1",
+                    [reference.target.to_string()],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
                 .optional()?;
             let Some((to_id, target_kind, deleted)) = target else {
-                return Err(Error::invalid(who, reference.field, format!("refers to {}, which does not exist", reference.target)));
+                return Err(Error::invalid(
+                    who,
+                    reference.field,
+                    format!("refers to {}, which does not exist", reference.target),
+                ));
             };
             let target_kind = kind_from_db(&target_kind)?;
             if deleted == 1 {
-                return Err(Error::invalid(who, reference.field, format!("refers to {}, which was deleted", reference.target)));
+                return Err(Error::invalid(
+                    who,
+                    reference.field,
+                    format!("refers to {}, which was deleted", reference.target),
+                ));
             }
             if !reference.allowed.contains(&target_kind) {
                 let allowed: Vec<&str> = reference.allowed.iter().map(Kind::as_str).collect();
                 return Err(Error::invalid(
                     who,
                     reference.field,
-                    format!("refers to a {target_kind} ({}), but must refer to a {}", reference.target, allowed.join(" or ")),
+                    format!(
+                        "refers to a {target_kind} ({}), but must refer to a {}",
+                        reference.target,
+                        allowed.join(" or ")
+                    ),
                 ));
             }
             self.tx.execute(
@@ -278,7 +324,14 @@ impl Writer<'_> {
         Ok(())
     }
 
-    pub fn put(&mut self, id: Uuid, body: &Body, created_at: Option<&str>, updated_at: Option<&str>, action: &str) -> Result<bool> {
+    pub fn put(
+        &mut self,
+        id: Uuid,
+        body: &Body,
+        created_at: Option<&str>,
+        updated_at: Option<&str>,
+        action: &str,
+    ) -> Result<bool> {
         match self.put_row(id, body, created_at, updated_at, action)? {
             Some(rowid) => {
                 self.put_relations(rowid, id, body)?;
@@ -310,9 +363,13 @@ impl Vault {
             return Ok(id);
         }
         if text.len() < 6 || !text.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
-            return Err(Error::InvalidInput(format!("'{text}' is not a record id (a UUID, or its first 6+ characters).")));
+            return Err(Error::InvalidInput(format!(
+                "'{text}' is not a record id (a UUID, or its first 6+ characters)."
+            )));
         }
-        let mut stmt = self.conn.prepare("SELECT uuid FROM records WHERE uuid >= ?1 AND uuid < ?1 || 'g' AND deleted = 0 LIMIT 2")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT uuid FROM records WHERE uuid >= ?1 AND uuid < ?1 || 'g' AND deleted = 0 LIMIT 2")?;
         let found: Vec<String> = stmt.query_map([&text], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
         match found.as_slice() {
             [one] => Uuid::parse_str(one).map_err(|e| Error::VaultCorrupt(e.to_string())),
@@ -330,7 +387,8 @@ impl Vault {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
-        let (kind, body, created_at, updated_at) = row.ok_or_else(|| Error::NotFound(format!("no record with id {id}")))?;
+        let (kind, body, created_at, updated_at) =
+            row.ok_or_else(|| Error::NotFound(format!("no record with id {id}")))?;
         let kind = kind_from_db(&kind)?;
         Ok(Record { id, kind, created_at, updated_at, body: body_from_db(kind, &body, &id.to_string())? })
     }
@@ -399,7 +457,8 @@ impl Vault {
         let record = self.get(id)?;
         let users = self.referrers(id)?;
         if !users.is_empty() {
-            let names: Vec<String> = users.iter().take(5).map(|u| format!("{} \"{}\" ({})", u.kind, u.label, u.field)).collect();
+            let names: Vec<String> =
+                users.iter().take(5).map(|u| format!("{} \"{}\" ({})", u.kind, u.label, u.field)).collect();
             return Err(Error::InUse(format!("{} \"{}\"", record.kind, record.label()), names.join(", ")));
         }
         let before = record.body.to_json();
@@ -409,13 +468,20 @@ impl Vault {
             "UPDATE records SET deleted = 1, body = '{}', label = '', date_from = NULL, date_to = NULL, updated_at = ?2, hlc = ?3 WHERE uuid = ?1",
             params![id.to_string(), now_timestamp(), hlc],
         )?;
-        w.tx.execute("DELETE FROM record_refs WHERE from_id = (SELECT id FROM records WHERE uuid = ?1)", [id.to_string()])?;
+        w.tx.execute(
+            "DELETE FROM record_refs WHERE from_id = (SELECT id FROM records WHERE uuid = ?1)",
+            [id.to_string()],
+        )?;
         w.audit(id, record.kind, "delete", &field_changes(Some(&before), None))?;
         w.commit()
     }
 
     pub fn count(&self, kind: Kind) -> Result<u64> {
-        let n: i64 = self.conn.query_row("SELECT count(*) FROM records WHERE kind = ?1 AND deleted = 0", [kind.as_str()], |r| r.get(0))?;
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM records WHERE kind = ?1 AND deleted = 0",
+            [kind.as_str()],
+            |r| r.get(0),
+        )?;
         Ok(n as u64)
     }
 
@@ -423,8 +489,11 @@ impl Vault {
     pub fn list(&self, kind: Kind, opts: &ListOptions) -> Result<(Vec<Summary>, u64)> {
         let pattern = opts.label_contains.as_ref().map(|s| format!("%{}%", s.replace('%', "\\%").replace('_', "\\_")));
         let filter = "kind = ?1 AND deleted = 0 AND (?2 IS NULL OR label LIKE ?2 ESCAPE '\\')";
-        let total: i64 =
-            self.conn.query_row(&format!("SELECT count(*) FROM records WHERE {filter}"), params![kind.as_str(), pattern], |r| r.get(0))?;
+        let total: i64 = self.conn.query_row(
+            &format!("SELECT count(*) FROM records WHERE {filter}"),
+            params![kind.as_str(), pattern],
+            |r| r.get(0),
+        )?;
         let total = total as u64;
         let mut stmt = self.conn.prepare(&format!(
             "SELECT uuid, label, date_from, updated_at FROM records WHERE {filter} ORDER BY label COLLATE NOCASE, uuid LIMIT ?3 OFFSET ?4"
@@ -435,7 +504,13 @@ impl Vault {
         let mut out = Vec::new();
         for row in rows {
             let (uuid, label, date_from, updated_at) = row?;
-            out.push(Summary { id: Uuid::parse_str(&uuid).map_err(|e| Error::VaultCorrupt(e.to_string()))?, kind, label, date_from, updated_at });
+            out.push(Summary {
+                id: Uuid::parse_str(&uuid).map_err(|e| Error::VaultCorrupt(e.to_string()))?,
+                kind,
+                label,
+                date_from,
+                updated_at,
+            });
         }
         Ok((out, total))
     }
@@ -463,8 +538,9 @@ impl Vault {
         let mut body = owner.body.clone();
         let target = other.id;
         let need_role = || {
-            role.map(str::to_string)
-                .ok_or_else(|| Error::InvalidInput("Say which role the person or organisation has, e.g. --role defendant.".into()))
+            role.map(str::to_string).ok_or_else(|| {
+                Error::InvalidInput("Say which role the person or organisation has, e.g. --role defendant.".into())
+            })
         };
         let toggle = |list: &mut Vec<Uuid>| {
             list.retain(|x| *x != target);
@@ -523,9 +599,18 @@ impl Vault {
 
     /// The audit trail of one record, oldest first.
     pub fn history(&self, id: Uuid) -> Result<Vec<Value>> {
-        let mut stmt = self.conn.prepare("SELECT seq, at, hlc, device, action, changes FROM audit WHERE record = ?1 ORDER BY seq")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, at, hlc, device, action, changes FROM audit WHERE record = ?1 ORDER BY seq")?;
         let rows = stmt.query_map([id.to_string()], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?, r.get::<_, String>(5)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+            ))
         })?;
         let mut out = Vec::new();
         for row in rows {

@@ -64,13 +64,15 @@ fn key_connection(conn: &Connection, key: &VaultKey) -> Result<()> {
 
 /// SQLCipher accepts any key and fails only at the first read, so read right away.
 fn verify_readable(conn: &Connection) -> Result<()> {
-    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(|e| match Error::from(e) {
-        Error::VaultCorrupt(_) => Error::VaultCorrupt(
-            "the key from the key file does not open the database, so the database file is damaged or was replaced"
-                .into(),
-        ),
-        other => other,
-    })?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(
+        |e| match Error::from(e) {
+            Error::VaultCorrupt(_) => Error::VaultCorrupt(
+                "the key from the key file does not open the database, so the database file is damaged or was replaced"
+                    .into(),
+            ),
+            other => other,
+        },
+    )?;
     Ok(())
 }
 

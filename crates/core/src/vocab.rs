@@ -93,7 +93,8 @@ mod tests {
     #[test]
     fn every_seed_line_parses_and_codes_are_unique() {
         let terms = seed_terms();
-        let lines = SEED.lines().chain(PROVISIONS.lines()).filter(|l| !l.starts_with('#') && !l.trim().is_empty()).count();
+        let lines =
+            SEED.lines().chain(PROVISIONS.lines()).filter(|l| !l.starts_with('#') && !l.trim().is_empty()).count();
         assert_eq!(terms.len(), lines);
         let mut seen = std::collections::HashSet::new();
         for (_, t) in &terms {
