@@ -13,6 +13,7 @@ pub mod schema;
 pub mod secret;
 pub mod store;
 pub mod vault;
+pub mod views;
 pub mod vocab;
 
 pub use error::{Error, Result};

@@ -1,0 +1,192 @@
+//! The commands the UI may call. No business logic here: unwrap arguments, call the core, map errors.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use casebook_core::store::ListOptions;
+use casebook_core::views::{CaseFile, Dashboard, PersonFile};
+use casebook_core::{Error, KdfParams, Kind, Passphrase, Summary, Unlock, Vault};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use tauri::State;
+use uuid::Uuid;
+
+const EXAMPLE: &str = include_str!("../../examples/kazakhstan-2023h2.json");
+
+/// The one error shape the UI sees.
+#[derive(Debug, Serialize)]
+pub struct IpcError {
+    pub code: String,
+    pub message: String,
+}
+
+impl From<Error> for IpcError {
+    fn from(e: Error) -> Self {
+        IpcError { code: e.code().to_string(), message: e.to_string() }
+    }
+}
+
+type Reply<T> = Result<T, IpcError>;
+
+pub struct AppState {
+    dir: PathBuf,
+    vault: Arc<Mutex<Option<Vault>>>,
+}
+
+impl AppState {
+    pub fn from_env() -> Self {
+        let dir = std::env::var_os("CASEBOOK_VAULT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("casebook").join("vault"));
+        AppState { dir, vault: Arc::new(Mutex::new(None)) }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Vault) -> casebook_core::Result<T>) -> Reply<T> {
+        let mut guard = self.vault.lock().map_err(|_| locked())?;
+        let vault = guard.as_mut().ok_or_else(locked)?;
+        Ok(f(vault)?)
+    }
+}
+
+fn locked() -> IpcError {
+    IpcError { code: "vault_locked".into(), message: "The vault is locked. Unlock it to continue.".into() }
+}
+
+fn parse_id(text: &str) -> Reply<Uuid> {
+    Uuid::parse_str(text).map_err(|_| Error::InvalidInput(format!("'{text}' is not a record id.")).into())
+}
+
+fn parse_kind(text: &str) -> Reply<Kind> {
+    Kind::parse(text).ok_or_else(|| Error::InvalidInput(format!("'{text}' is not a record kind.")).into())
+}
+
+#[derive(Serialize)]
+pub struct Status {
+    exists: bool,
+    unlocked: bool,
+    path: String,
+}
+
+#[tauri::command]
+pub fn status(state: State<'_, AppState>) -> Status {
+    let unlocked = state.vault.lock().map(|v| v.is_some()).unwrap_or(false);
+    Status { exists: Vault::exists(&state.dir), unlocked, path: state.dir.display().to_string() }
+}
+
+#[derive(Serialize)]
+pub struct Created {
+    recovery_key: String,
+}
+
+/// Argon2id runs on a blocking thread, so the window stays responsive while it works.
+#[tauri::command]
+pub async fn create_vault(state: State<'_, AppState>, passphrase: String) -> Reply<Created> {
+    let (dir, slot) = (state.dir.clone(), state.vault.clone());
+    tauri::async_runtime::spawn_blocking(move || {
+        let passphrase = Passphrase::new(passphrase);
+        let (vault, recovery) = Vault::create(&dir, &passphrase, KdfParams::default())?;
+        *slot.lock().map_err(|_| locked())? = Some(vault);
+        Ok(Created { recovery_key: recovery.display().to_string() })
+    })
+    .await
+    .map_err(|e| IpcError { code: "internal".into(), message: e.to_string() })?
+}
+
+#[tauri::command]
+pub async fn unlock(state: State<'_, AppState>, passphrase: String) -> Reply<()> {
+    let (dir, slot) = (state.dir.clone(), state.vault.clone());
+    tauri::async_runtime::spawn_blocking(move || {
+        let passphrase = Passphrase::new(passphrase);
+        let vault = Vault::open(&dir, Unlock::Passphrase(&passphrase))?;
+        *slot.lock().map_err(|_| locked())? = Some(vault);
+        Ok(())
+    })
+    .await
+    .map_err(|e| IpcError { code: "internal".into(), message: e.to_string() })?
+}
+
+/// Drops the vault: SQLCipher wipes its key on close and the core zeroizes its copy.
+#[tauri::command]
+pub fn lock(state: State<'_, AppState>) {
+    if let Ok(mut guard) = state.vault.lock() {
+        if let Some(vault) = guard.take() {
+            vault.lock();
+        }
+    }
+}
+
+#[tauri::command]
+pub fn import_example(state: State<'_, AppState>) -> Reply<casebook_core::exchange::ImportSummary> {
+    let doc: Value = serde_json::from_str(EXAMPLE).map_err(Error::from)?;
+    state.with(|v| v.import_document(doc))
+}
+
+#[derive(Serialize)]
+pub struct Page {
+    total: u64,
+    items: Vec<Summary>,
+}
+
+#[tauri::command]
+pub fn list_records(
+    state: State<'_, AppState>,
+    kind: String,
+    filter: Option<String>,
+    limit: u32,
+    offset: u32,
+) -> Reply<Page> {
+    let kind = parse_kind(&kind)?;
+    let opts = ListOptions { limit: limit.min(1000), offset, label_contains: filter.filter(|f| !f.is_empty()) };
+    state.with(|v| v.list(kind, &opts)).map(|(items, total)| Page { total, items })
+}
+
+#[tauri::command]
+pub fn get_record(state: State<'_, AppState>, id: String) -> Reply<Value> {
+    let id = parse_id(&id)?;
+    state.with(|v| v.get(id).map(|r| r.to_json()))
+}
+
+#[tauri::command]
+pub fn add_record(state: State<'_, AppState>, kind: String, fields: Map<String, Value>) -> Reply<Value> {
+    let kind = parse_kind(&kind)?;
+    state.with(|v| v.add(kind, Value::Object(fields)).map(|r| r.to_json()))
+}
+
+#[tauri::command]
+pub fn patch_record(state: State<'_, AppState>, id: String, fields: Map<String, Value>) -> Reply<Value> {
+    let id = parse_id(&id)?;
+    state.with(|v| v.patch(id, fields).map(|r| r.to_json()))
+}
+
+#[tauri::command]
+pub fn delete_record(state: State<'_, AppState>, id: String) -> Reply<()> {
+    let id = parse_id(&id)?;
+    state.with(|v| v.delete(id))
+}
+
+#[tauri::command]
+pub fn case_file(state: State<'_, AppState>, id: String) -> Reply<CaseFile> {
+    let id = parse_id(&id)?;
+    state.with(|v| v.case_file(id))
+}
+
+#[tauri::command]
+pub fn person_file(state: State<'_, AppState>, id: String) -> Reply<PersonFile> {
+    let id = parse_id(&id)?;
+    state.with(|v| v.person_file(id))
+}
+
+#[tauri::command]
+pub fn dashboard(state: State<'_, AppState>) -> Reply<Dashboard> {
+    state.with(|v| v.dashboard(chrono::Local::now().date_naive()))
+}
+
+#[tauri::command]
+pub fn search(state: State<'_, AppState>, text: String) -> Reply<Vec<Summary>> {
+    state.with(|v| v.quick_search(&text, 30))
+}
+
+#[tauri::command]
+pub fn vocabulary(state: State<'_, AppState>, name: String) -> Reply<Vec<Value>> {
+    state.with(|v| v.vocabulary(&name))
+}

@@ -1,0 +1,33 @@
+//! Casebook's desktop shell. Every command is a thin call into `casebook_core`; errors cross the
+//! IPC boundary as `{code, message}` with the same stable codes as the CLI.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+mod commands;
+
+fn main() {
+    let state = commands::AppState::from_env();
+    let result = tauri::Builder::default()
+        .manage(state)
+        .invoke_handler(tauri::generate_handler![
+            commands::status,
+            commands::create_vault,
+            commands::unlock,
+            commands::lock,
+            commands::import_example,
+            commands::list_records,
+            commands::get_record,
+            commands::add_record,
+            commands::patch_record,
+            commands::delete_record,
+            commands::case_file,
+            commands::person_file,
+            commands::dashboard,
+            commands::search,
+            commands::vocabulary,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("Casebook could not start its window: {e}");
+        std::process::exit(1);
+    }
+}
