@@ -3,9 +3,10 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use casebook_core::store::ListOptions;
+use casebook_core::search::{SearchPage, SearchQuery};
+use casebook_core::store::{ListOptions, RecordJson};
 use casebook_core::views::{CaseFile, Dashboard, PersonFile};
-use casebook_core::{Error, KdfParams, Kind, Passphrase, Summary, Unlock, Vault};
+use casebook_core::{Error, Filters, KdfParams, Kind, Passphrase, Summary, Unlock, Vault};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use tauri::State;
@@ -14,7 +15,8 @@ use uuid::Uuid;
 const EXAMPLE: &str = include_str!("../../examples/kazakhstan-2023h2.json");
 
 /// The one error shape the UI sees.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct IpcError {
     pub code: String,
     pub message: String,
@@ -60,7 +62,8 @@ fn parse_kind(text: &str) -> Reply<Kind> {
     Kind::parse(text).ok_or_else(|| Error::InvalidInput(format!("'{text}' is not a record kind.")).into())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Status {
     exists: bool,
     unlocked: bool,
@@ -73,7 +76,8 @@ pub fn status(state: State<'_, AppState>) -> Status {
     Status { exists: Vault::exists(&state.dir), unlocked, path: state.dir.display().to_string() }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Created {
     recovery_key: String,
 }
@@ -115,14 +119,44 @@ pub fn lock(state: State<'_, AppState>) {
     }
 }
 
+/// Argon2id memory of the passphrase slot, in MiB.
+#[tauri::command]
+pub fn kdf_strength(state: State<'_, AppState>) -> Reply<u32> {
+    state.with(|v| v.passphrase_kdf()).map(|p| p.map(|p| p.memory_kib / 1024).unwrap_or(0))
+}
+
+/// Rewrap the passphrase slot with another Argon2id cost (and optionally another passphrase).
+#[tauri::command]
+pub async fn change_passphrase(
+    state: State<'_, AppState>,
+    current: String,
+    new: Option<String>,
+    memory_mib: u32,
+) -> Reply<()> {
+    let slot = state.vault.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let current = Passphrase::new(current);
+        let new = new.map(Passphrase::new);
+        let params = KdfParams::with_memory_mib(memory_mib, KdfParams::default().iterations)?;
+        let mut guard = slot.lock().map_err(|_| locked())?;
+        let vault = guard.as_mut().ok_or_else(locked)?;
+        vault.change_passphrase_checked(&current, new.as_ref().unwrap_or(&current), Some(params))?;
+        Ok(())
+    })
+    .await
+    .map_err(|e| IpcError { code: "internal".into(), message: e.to_string() })?
+}
+
 #[tauri::command]
 pub fn import_example(state: State<'_, AppState>) -> Reply<casebook_core::exchange::ImportSummary> {
     let doc: Value = serde_json::from_str(EXAMPLE).map_err(Error::from)?;
     state.with(|v| v.import_document(doc))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ts_rs::TS)]
+#[ts(export)]
 pub struct Page {
+    #[ts(type = "number")]
     total: u64,
     items: Vec<Summary>,
 }
@@ -132,30 +166,36 @@ pub fn list_records(
     state: State<'_, AppState>,
     kind: String,
     filter: Option<String>,
+    filters: Option<Filters>,
     limit: u32,
     offset: u32,
 ) -> Reply<Page> {
     let kind = parse_kind(&kind)?;
-    let opts = ListOptions { limit: limit.min(1000), offset, label_contains: filter.filter(|f| !f.is_empty()) };
+    let opts = ListOptions {
+        limit: limit.min(1000),
+        offset,
+        label_contains: filter.filter(|f| !f.is_empty()),
+        filters: filters.unwrap_or_default(),
+    };
     state.with(|v| v.list(kind, &opts)).map(|(items, total)| Page { total, items })
 }
 
 #[tauri::command]
-pub fn get_record(state: State<'_, AppState>, id: String) -> Reply<Value> {
+pub fn get_record(state: State<'_, AppState>, id: String) -> Reply<RecordJson> {
     let id = parse_id(&id)?;
-    state.with(|v| v.get(id).map(|r| r.to_json()))
+    state.with(|v| v.get(id).map(|r| r.view()))
 }
 
 #[tauri::command]
-pub fn add_record(state: State<'_, AppState>, kind: String, fields: Map<String, Value>) -> Reply<Value> {
+pub fn add_record(state: State<'_, AppState>, kind: String, fields: Map<String, Value>) -> Reply<RecordJson> {
     let kind = parse_kind(&kind)?;
-    state.with(|v| v.add(kind, Value::Object(fields)).map(|r| r.to_json()))
+    state.with(|v| v.add(kind, Value::Object(fields)).map(|r| r.view()))
 }
 
 #[tauri::command]
-pub fn patch_record(state: State<'_, AppState>, id: String, fields: Map<String, Value>) -> Reply<Value> {
+pub fn patch_record(state: State<'_, AppState>, id: String, fields: Map<String, Value>) -> Reply<RecordJson> {
     let id = parse_id(&id)?;
-    state.with(|v| v.patch(id, fields).map(|r| r.to_json()))
+    state.with(|v| v.patch(id, fields).map(|r| r.view()))
 }
 
 #[tauri::command]
@@ -182,11 +222,11 @@ pub fn dashboard(state: State<'_, AppState>) -> Reply<Dashboard> {
 }
 
 #[tauri::command]
-pub fn search(state: State<'_, AppState>, text: String) -> Reply<Vec<Summary>> {
-    state.with(|v| v.quick_search(&text, 30))
+pub fn search(state: State<'_, AppState>, query: SearchQuery) -> Reply<SearchPage> {
+    state.with(|v| v.search(&query))
 }
 
 #[tauri::command]
-pub fn vocabulary(state: State<'_, AppState>, name: String) -> Reply<Vec<Value>> {
+pub fn vocabulary(state: State<'_, AppState>, name: String) -> Reply<Vec<RecordJson>> {
     state.with(|v| v.vocabulary(&name))
 }

@@ -14,6 +14,8 @@ fn main() {
             commands::unlock,
             commands::lock,
             commands::import_example,
+            commands::kdf_strength,
+            commands::change_passphrase,
             commands::list_records,
             commands::get_record,
             commands::add_record,

@@ -134,6 +134,29 @@ enum Command {
     /// Vocabulary entries (violation categories, event types, roles, legal provisions…).
     #[command(subcommand)]
     Term(RecordCmd),
+    /// Search every record kind, across scripts ("Жыланбаев", "Zhylanbaev", "zhylanb").
+    Search {
+        query: String,
+        /// Only these kinds (repeatable).
+        #[arg(long = "kind")]
+        kinds: Vec<String>,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        category: Option<String>,
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+    },
+    /// Rebuild the search index (shows progress; safe to interrupt and rerun).
+    Reindex,
     /// Measure inserts into the encrypted vault against plain SQLite in the same run.
     Bench {
         #[arg(long, default_value_t = 100_000)]
@@ -184,6 +207,24 @@ enum RecordCmd {
         /// Every record, no paging.
         #[arg(long)]
         all: bool,
+        /// Only records with this status code (cases: open, trial, appeal…).
+        #[arg(long)]
+        status: Option<String>,
+        /// Only cases of this kind (criminal, administrative…).
+        #[arg(long)]
+        case_kind: Option<String>,
+        /// Only records with this violation category code.
+        #[arg(long)]
+        category: Option<String>,
+        /// Only records whose region contains this text.
+        #[arg(long)]
+        region: Option<String>,
+        /// Only records dated on or after this day (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<chrono::NaiveDate>,
+        /// Only records dated on or before this day (YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<chrono::NaiveDate>,
     },
     Delete {
         id: String,
@@ -398,6 +439,50 @@ fn run(cli: Cli) -> Result<()> {
             let record = vault.unlink(a, b)?;
             say(&cli, record.to_json(), &format!("Unlinked; {} \"{}\" updated.", record.kind, record.label()));
         }
+        Command::Search { query, kinds, status, category, region, from, to, limit, offset } => {
+            let vault = open(&cli)?;
+            let kinds = kinds
+                .iter()
+                .map(|k| Kind::parse(k).ok_or_else(|| Error::InvalidInput(format!("'{k}' is not a record kind."))))
+                .collect::<Result<Vec<_>>>()?;
+            let page = vault.search(&casebook_core::search::SearchQuery {
+                text: query.clone(),
+                kinds,
+                filters: casebook_core::Filters {
+                    status: status.clone(),
+                    category: category.clone(),
+                    region: region.clone(),
+                    from: *from,
+                    to: *to,
+                    ..Default::default()
+                },
+                limit: *limit,
+                offset: *offset,
+            })?;
+            if cli.json {
+                print_json(&serde_json::to_value(&page)?);
+            } else {
+                for h in &page.hits {
+                    println!("{}  {:<12} {:<15} {}", h.id, h.kind, format!("{:?}", h.matched).to_lowercase(), h.label);
+                }
+                println!("{} of {}{} match(es)", page.hits.len(), page.total, if page.capped { "+" } else { "" });
+            }
+        }
+        Command::Reindex => {
+            let mut vault = open(&cli)?;
+            let mut last = std::time::Instant::now();
+            let done = vault.reindex(|done, total| {
+                if !cli.json && (last.elapsed().as_millis() > 500 || done == total) {
+                    eprint!("\rReindexing: {done} of {total} records");
+                    last = std::time::Instant::now();
+                }
+                true
+            })?;
+            if !cli.json {
+                eprintln!();
+            }
+            say(&cli, json!({"reindexed": done}), &format!("Search index rebuilt for {done} records."));
+        }
         Command::Bench { records } => bench::run(*records, cli.json)?,
         Command::Dev(DevCmd::WriteLoop { count, prefix }) => {
             let mut vault = open(&cli)?;
@@ -570,12 +655,20 @@ fn run_record(cli: &Cli, kind: Kind, cmd: &RecordCmd) -> Result<()> {
             let vault = open(cli)?;
             show(cli, &vault, id)?;
         }
-        RecordCmd::List { limit, offset, filter, all } => {
+        RecordCmd::List { limit, offset, filter, all, status, case_kind, category, region, from, to } => {
             let vault = open(cli)?;
             let opts = ListOptions {
                 limit: if *all { u32::MAX } else { *limit },
                 offset: *offset,
                 label_contains: filter.clone(),
+                filters: casebook_core::Filters {
+                    status: status.clone(),
+                    case_kind: case_kind.clone(),
+                    category: category.clone(),
+                    region: region.clone(),
+                    from: *from,
+                    to: *to,
+                },
             };
             let (items, total) = vault.list(kind, &opts)?;
             if cli.json {

@@ -170,3 +170,41 @@ fn edits_link_and_delete_are_audited_and_guarded() {
     assert_eq!(actions, ["create", "link", "unlink"]);
     assert_eq!(v.json(&["check"])["ok"], true);
 }
+
+#[test]
+fn lists_filter_by_status_category_region_and_date() {
+    let v = TestVault::new();
+    v.cmd().args(["import", EXAMPLE]).assert().success();
+    let all = v.json(&["case", "list", "--all"])["total"].as_u64().unwrap_or(0);
+    let by_status = v.json(&["case", "list", "--all", "--status", "sentence"]);
+    let n = by_status["total"].as_u64().unwrap_or(0);
+    assert!(n > 0 && n < all, "status filter should select some cases: {n} of {all}");
+    for case in by_status["items"].as_array().expect("items") {
+        assert_eq!(case["status"], "sentence");
+    }
+    let extremism = v.json(&["case", "list", "--all", "--category", "extremism_charge"]);
+    let titles: Vec<&str> =
+        extremism["items"].as_array().expect("items").iter().filter_map(|c| c["title"].as_str()).collect();
+    assert!(titles.iter().any(|t| t.contains("Zhylanbaev")), "{titles:?}");
+    for case in extremism["items"].as_array().expect("items") {
+        assert!(case["categories"].as_array().expect("categories").iter().any(|c| c == "extremism_charge"));
+    }
+    // Events that overlap November 2023, and none that lie wholly outside it.
+    let november = v.json(&["event", "list", "--all", "--from", "2023-11-01", "--to", "2023-11-30"]);
+    assert!(november["total"].as_u64().unwrap_or(0) > 0);
+    for event in november["items"].as_array().expect("items") {
+        let date = event["date"].as_str().expect("date");
+        let plain = date.trim_start_matches('~');
+        let (first, last) = plain.split_once('/').unwrap_or((plain, plain));
+        // A year or a month covers up to its last day: "2023" overlaps November 2023.
+        let last_day = match last.len() {
+            4 => format!("{last}-12-31"),
+            7 => format!("{last}-31"),
+            _ => last.chars().take(10).collect(),
+        };
+        assert!(first <= "2023-11-30" && last_day.as_str() >= "2023-11-01", "{date} is outside November 2023");
+    }
+    // A malformed date is a usage error (exit 2), caught before the vault is opened.
+    let bad = v.cmd().args(["event", "list", "--from", "last week"]).assert().failure().code(2);
+    assert!(String::from_utf8_lossy(&bad.get_output().stderr).contains("last week"));
+}

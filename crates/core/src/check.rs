@@ -39,6 +39,12 @@ impl Vault {
 
         let audit_entries = self.check_audit_chain(&mut problems)?;
         let records = self.check_records(&mut problems)?;
+        let unindexed = self.unindexed()?;
+        if unindexed > 0 {
+            problems.push(format!(
+                "search: {unindexed} record(s) are missing from the search index; run `casebook reindex`"
+            ));
+        }
         Ok(CheckReport { ok: problems.is_empty(), records, audit_entries, problems })
     }
 

@@ -19,9 +19,13 @@ pub const FORMAT_VERSION: u64 = 1;
 pub const MAX_RECORDS: usize = 5_000_000;
 
 #[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct ImportSummary {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub created: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub updated: u64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub unchanged: u64,
 }
 

@@ -11,7 +11,9 @@ use crate::model::Body;
 use crate::store::Writer;
 use crate::vault::Vault;
 
-pub const LATEST: u32 = 2;
+pub const LATEST: u32 = 3;
+/// The version that added the search index.
+pub const SEARCH_VERSION: u32 = 3;
 
 const V1_SCHEMA: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -70,6 +72,23 @@ fn v2_seed_vocabularies(w: &mut Writer<'_>) -> Result<()> {
     Ok(())
 }
 
+fn v3_search_index(w: &mut Writer<'_>) -> Result<()> {
+    w.tx.execute_batch(crate::search::SCHEMA)?;
+    let rows: Vec<(i64, String, String)> = {
+        let mut stmt = w.tx.prepare("SELECT id, kind, body FROM records WHERE deleted = 0")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for (rowid, kind, body) in rows {
+        let kind =
+            crate::model::Kind::parse(&kind).ok_or_else(|| Error::VaultCorrupt(format!("unknown kind {kind}")))?;
+        let value: serde_json::Value = serde_json::from_str(&body).map_err(|e| Error::VaultCorrupt(e.to_string()))?;
+        let body = Body::from_json(kind, value).map_err(|(f, p)| Error::VaultCorrupt(format!("{f}: {p}")))?;
+        w.index(rowid, Some(&body))?;
+    }
+    Ok(())
+}
+
 pub(crate) fn migrate(vault: &mut Vault, target: u32) -> Result<()> {
     loop {
         let current: u32 = vault.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -81,6 +100,7 @@ pub(crate) fn migrate(vault: &mut Vault, target: u32) -> Result<()> {
         match next {
             1 => w.tx.execute_batch(V1_SCHEMA)?,
             2 => v2_seed_vocabularies(&mut w)?,
+            3 => v3_search_index(&mut w)?,
             _ => return Err(Error::Storage(format!("no migration to version {next}"))),
         }
         w.tx.pragma_update(None, "user_version", next)?;

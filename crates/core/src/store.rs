@@ -39,9 +39,37 @@ impl Record {
     pub fn label(&self) -> String {
         self.body.label()
     }
+
+    pub fn view(&self) -> RecordJson {
+        let fields = match self.body.to_json() {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        RecordJson {
+            id: self.id,
+            kind: self.kind,
+            created_at: self.created_at.clone(),
+            updated_at: self.updated_at.clone(),
+            fields,
+        }
+    }
+}
+
+/// A record as the UI and `show --json` see it: the envelope, then the fields of its kind
+/// (docs/json-format.md). Serialises exactly like `Record::to_json`.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct RecordJson {
+    pub id: Uuid,
+    pub kind: Kind,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(flatten)]
+    pub fields: Map<String, Value>,
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, optional_fields))]
 pub struct Summary {
     pub id: Uuid,
     pub kind: Kind,
@@ -52,6 +80,7 @@ pub struct Summary {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Referrer {
     pub id: Uuid,
     pub kind: Kind,
@@ -82,12 +111,20 @@ pub(crate) struct Writer<'a> {
     pub tx: Transaction<'a>,
     device: &'a str,
     clock: &'a mut Hlc,
+    /// False while migrating a vault that has no search index yet.
+    indexing: bool,
 }
 
 impl Vault {
     pub(crate) fn writer(&mut self) -> Result<Writer<'_>> {
+        let version: u32 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let tx = self.conn.transaction()?;
-        Ok(Writer { tx, device: &self.device, clock: &mut self.clock })
+        Ok(Writer {
+            tx,
+            device: &self.device,
+            clock: &mut self.clock,
+            indexing: version >= crate::schema::SEARCH_VERSION,
+        })
     }
 }
 
@@ -254,6 +291,9 @@ impl Writer<'_> {
                 self.tx.last_insert_rowid()
             }
         };
+        if self.indexing {
+            self.index(rowid, Some(body))?;
+        }
         let old_json: Option<Value> =
             existing.as_ref().filter(|old| !old.deleted).and_then(|old| serde_json::from_str(&old.body).ok());
         let changes = field_changes(old_json.as_ref(), Some(&new_json));
@@ -347,11 +387,26 @@ pub struct ListOptions {
     pub offset: u32,
     /// Case-insensitive substring of the label.
     pub label_contains: Option<String>,
+    pub filters: Filters,
+}
+
+/// Field filters for lists; each applies only when set. Dates compare with the record's date
+/// span, so "July 2024" overlaps a filter from 2024-07-15.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, optional_fields))]
+pub struct Filters {
+    pub status: Option<String>,
+    pub case_kind: Option<String>,
+    pub category: Option<String>,
+    pub region: Option<String>,
+    pub from: Option<chrono::NaiveDate>,
+    pub to: Option<chrono::NaiveDate>,
 }
 
 impl Default for ListOptions {
     fn default() -> Self {
-        ListOptions { limit: 100, offset: 0, label_contains: None }
+        ListOptions { limit: 100, offset: 0, label_contains: None, filters: Filters::default() }
     }
 }
 
@@ -468,10 +523,11 @@ impl Vault {
             "UPDATE records SET deleted = 1, body = '{}', label = '', date_from = NULL, date_to = NULL, updated_at = ?2, hlc = ?3 WHERE uuid = ?1",
             params![id.to_string(), now_timestamp(), hlc],
         )?;
-        w.tx.execute(
-            "DELETE FROM record_refs WHERE from_id = (SELECT id FROM records WHERE uuid = ?1)",
-            [id.to_string()],
-        )?;
+        let rowid: i64 = w.tx.query_row("SELECT id FROM records WHERE uuid = ?1", [id.to_string()], |r| r.get(0))?;
+        w.tx.execute("DELETE FROM record_refs WHERE from_id = ?1", [rowid])?;
+        if w.indexing {
+            w.index(rowid, None)?;
+        }
         w.audit(id, record.kind, "delete", &field_changes(Some(&before), None))?;
         w.commit()
     }
@@ -488,19 +544,38 @@ impl Vault {
     /// One page of a kind, sorted by label, with the total that matches.
     pub fn list(&self, kind: Kind, opts: &ListOptions) -> Result<(Vec<Summary>, u64)> {
         let pattern = opts.label_contains.as_ref().map(|s| format!("%{}%", s.replace('%', "\\%").replace('_', "\\_")));
-        let filter = "kind = ?1 AND deleted = 0 AND (?2 IS NULL OR label LIKE ?2 ESCAPE '\\')";
-        let total: i64 = self.conn.query_row(
-            &format!("SELECT count(*) FROM records WHERE {filter}"),
-            params![kind.as_str(), pattern],
-            |r| r.get(0),
-        )?;
+        let f = &opts.filters;
+        let region = f.region.as_ref().map(|r| format!("%{}%", r.replace('%', "\\%").replace('_', "\\_")));
+        let (from, to) = (f.from.map(|d| d.to_string()), f.to.map(|d| d.to_string()));
+        let filter = "kind = ?1 AND deleted = 0 AND (?2 IS NULL OR label LIKE ?2 ESCAPE '\\')
+            AND (?3 IS NULL OR json_extract(body, '$.status') = ?3)
+            AND (?4 IS NULL OR json_extract(body, '$.case_kind') = ?4)
+            AND (?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(body, '$.categories') WHERE value = ?5))
+            AND (?6 IS NULL OR coalesce(json_extract(body, '$.region'), json_extract(body, '$.place.region'), '') LIKE ?6 ESCAPE '\\')
+            AND (?7 IS NULL OR date_to >= ?7)
+            AND (?8 IS NULL OR date_from <= ?8)";
+        let args = params![kind.as_str(), pattern, f.status, f.case_kind, f.category, region, from, to];
+        let total: i64 =
+            self.conn.query_row(&format!("SELECT count(*) FROM records WHERE {filter}"), args, |r| r.get(0))?;
         let total = total as u64;
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT uuid, label, date_from, updated_at FROM records WHERE {filter} ORDER BY label COLLATE NOCASE, uuid LIMIT ?3 OFFSET ?4"
+            "SELECT uuid, label, date_from, updated_at FROM records WHERE {filter} ORDER BY label COLLATE NOCASE, uuid LIMIT ?9 OFFSET ?10"
         ))?;
-        let rows = stmt.query_map(params![kind.as_str(), pattern, opts.limit, opts.offset], |r| {
-            Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })?;
+        let rows = stmt.query_map(
+            params![
+                kind.as_str(),
+                pattern,
+                f.status,
+                f.case_kind,
+                f.category,
+                region,
+                from,
+                to,
+                opts.limit,
+                opts.offset
+            ],
+            |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
         let mut out = Vec::new();
         for row in rows {
             let (uuid, label, date_from, updated_at) = row?;

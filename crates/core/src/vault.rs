@@ -194,6 +194,23 @@ impl Vault {
         slots.save(&self.dir)
     }
 
+    /// Change the passphrase slot after proving the current passphrase: for the desktop app,
+    /// where an unlocked window alone must not be enough to change (or weaken) the key.
+    pub fn change_passphrase_checked(
+        &mut self,
+        current: &Passphrase,
+        new: &Passphrase,
+        kdf: Option<KdfParams>,
+    ) -> Result<()> {
+        KeySlots::load(&self.dir)?.unlock(&Secret::Passphrase(current))?;
+        self.change_passphrase(new, kdf)
+    }
+
+    /// The Argon2id cost of the passphrase slot.
+    pub fn passphrase_kdf(&self) -> Result<Option<KdfParams>> {
+        Ok(KeySlots::load(&self.dir)?.passphrase_params())
+    }
+
     /// A consistent, still-encrypted copy of the open vault, keys included, as one file:
     /// `CASEBOOK-BACKUP-1\n`, a 4-byte big-endian length, the key slots JSON, then the SQLCipher
     /// database (encrypted with the same vault key). Written beside `out` and renamed into place.

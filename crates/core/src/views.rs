@@ -1,8 +1,8 @@
 //! Read models for screens: a case with everything that hangs off it, a person with their cases
 //! and detentions, the dashboard, and a simple search across names and titles.
 
+use crate::store::RecordJson;
 use serde::Serialize;
-use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -11,39 +11,51 @@ use crate::store::{Record, Summary};
 use crate::vault::Vault;
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Party {
     pub role: String,
-    pub record: Value,
+    pub record: RecordJson,
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct CaseFile {
-    pub case: Value,
+    pub case: RecordJson,
     pub participants: Vec<Party>,
-    pub proceedings: Vec<Value>,
-    pub charges: Vec<Value>,
-    pub hearings: Vec<Value>,
-    pub decisions: Vec<Value>,
-    pub events: Vec<Value>,
-    pub detentions: Vec<Value>,
-    pub sources: Vec<Value>,
+    pub proceedings: Vec<RecordJson>,
+    pub charges: Vec<RecordJson>,
+    pub hearings: Vec<RecordJson>,
+    pub decisions: Vec<RecordJson>,
+    pub events: Vec<RecordJson>,
+    pub detentions: Vec<RecordJson>,
+    pub sources: Vec<RecordJson>,
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct PersonFile {
-    pub person: Value,
+    pub person: RecordJson,
     pub cases: Vec<Party>,
-    pub detentions: Vec<Value>,
-    pub charges: Vec<Value>,
-    pub organisations: Vec<Value>,
+    pub detentions: Vec<RecordJson>,
+    pub charges: Vec<RecordJson>,
+    pub organisations: Vec<RecordJson>,
 }
 
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 pub struct Dashboard {
-    pub upcoming_hearings: Vec<Value>,
-    pub detained_today: Vec<Value>,
+    pub upcoming_hearings: Vec<RecordJson>,
+    pub detained_today: Vec<RecordJson>,
     pub recent_cases: Vec<Summary>,
-    pub counts: Vec<(Kind, u64)>,
+    pub counts: Vec<KindCount>,
+}
+
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+pub struct KindCount {
+    pub kind: Kind,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub count: u64,
 }
 
 fn by_date(records: &mut [Record]) {
@@ -69,9 +81,9 @@ impl Vault {
         };
         let mut participants = Vec::new();
         for p in &body.participants {
-            participants.push(Party { role: p.role.clone(), record: self.get(p.party)?.to_json() });
+            participants.push(Party { role: p.role.clone(), record: self.get(p.party)?.view() });
         }
-        let sources = body.sources.iter().map(|s| self.get(*s).map(|r| r.to_json())).collect::<Result<Vec<_>>>()?;
+        let sources = body.sources.iter().map(|s| self.get(*s).map(|r| r.view())).collect::<Result<Vec<_>>>()?;
         let proceedings = self.referring(id, Kind::Proceeding)?;
         let (mut charges, mut hearings, mut decisions) = (Vec::new(), Vec::new(), Vec::new());
         for p in &proceedings {
@@ -81,9 +93,9 @@ impl Vault {
         }
         by_date(&mut hearings);
         by_date(&mut decisions);
-        let json = |v: Vec<Record>| v.iter().map(Record::to_json).collect::<Vec<_>>();
+        let json = |v: Vec<Record>| v.iter().map(Record::view).collect::<Vec<_>>();
         Ok(CaseFile {
-            case: case.to_json(),
+            case: case.view(),
             participants,
             proceedings: json(proceedings),
             charges: json(charges),
@@ -104,17 +116,14 @@ impl Vault {
         for case in self.referring(id, Kind::Case)? {
             if let Body::Case(c) = &case.body {
                 let role = c.participants.iter().filter(|p| p.party == id).map(|p| p.role.clone()).collect::<Vec<_>>();
-                cases.push(Party { role: role.join(", "), record: case.to_json() });
+                cases.push(Party { role: role.join(", "), record: case.view() });
             }
         }
-        let organisations = body
-            .affiliations
-            .iter()
-            .map(|a| self.get(a.organisation).map(|r| r.to_json()))
-            .collect::<Result<Vec<_>>>()?;
-        let json = |v: Vec<Record>| v.iter().map(Record::to_json).collect::<Vec<_>>();
+        let organisations =
+            body.affiliations.iter().map(|a| self.get(a.organisation).map(|r| r.view())).collect::<Result<Vec<_>>>()?;
+        let json = |v: Vec<Record>| v.iter().map(Record::view).collect::<Vec<_>>();
         Ok(PersonFile {
-            person: person.to_json(),
+            person: person.view(),
             cases,
             detentions: json(self.referring(id, Kind::Detention)?),
             charges: json(self.referring(id, Kind::Charge)?),
@@ -122,13 +131,13 @@ impl Vault {
         })
     }
 
-    fn records_where(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Value>> {
+    fn records_where(&self, sql: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<RecordJson>> {
         let mut stmt = self.conn.prepare(sql)?;
         let ids: Vec<String> = stmt.query_map(params, |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
         ids.iter()
             .map(|id| {
                 let id = Uuid::parse_str(id).map_err(|e| Error::VaultCorrupt(e.to_string()))?;
-                self.get(id).map(|r| r.to_json())
+                self.get(id).map(|r| r.view())
             })
             .collect()
     }
@@ -161,44 +170,13 @@ impl Vault {
             .collect::<Result<Vec<_>>>()?;
         let counts = [Kind::Case, Kind::Person, Kind::Organisation, Kind::Event, Kind::Detention, Kind::Hearing]
             .into_iter()
-            .map(|k| self.count(k).map(|n| (k, n)))
+            .map(|kind| self.count(kind).map(|count| KindCount { kind, count }))
             .collect::<Result<Vec<_>>>()?;
         Ok(Dashboard { upcoming_hearings, detained_today, recent_cases, counts })
     }
 
-    /// Names and titles containing the text, people first. A stop-gap until full-text search
-    /// across scripts lands; it matches exact spelling only.
-    pub fn quick_search(&self, text: &str, limit: u32) -> Result<Vec<Summary>> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Ok(Vec::new());
-        }
-        let pattern = format!("%{}%", text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-        let mut stmt = self.conn.prepare(
-            "SELECT uuid, kind, label, date_from, updated_at FROM records
-             WHERE deleted = 0 AND kind IN ('person','organisation','case','event','source')
-               AND (label LIKE ?1 ESCAPE '\\' OR body LIKE ?1 ESCAPE '\\')
-             ORDER BY CASE kind WHEN 'person' THEN 0 WHEN 'case' THEN 1 WHEN 'organisation' THEN 2 ELSE 3 END, label
-             LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(rusqlite::params![pattern, limit], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?;
-        rows.map(|row| {
-            let (id, kind, label, date_from, updated_at) = row?;
-            Ok(Summary {
-                id: Uuid::parse_str(&id).map_err(|e| Error::VaultCorrupt(e.to_string()))?,
-                kind: Kind::parse(&kind).ok_or_else(|| Error::VaultCorrupt(kind.clone()))?,
-                label,
-                date_from,
-                updated_at,
-            })
-        })
-        .collect()
-    }
-
     /// The entries of one vocabulary, for pickers.
-    pub fn vocabulary(&self, vocabulary: &str) -> Result<Vec<Value>> {
+    pub fn vocabulary(&self, vocabulary: &str) -> Result<Vec<RecordJson>> {
         self.records_where(
             "SELECT uuid FROM records WHERE kind='term' AND deleted=0 AND json_extract(body,'$.vocabulary')=?1 ORDER BY json_extract(body,'$.code')",
             &[&vocabulary],

@@ -2,55 +2,27 @@
 // errors arrive as `{code, message}` with the same stable codes as the CLI (docs/cli.md).
 import { invoke } from "@tauri-apps/api/core";
 
-export type Kind =
-  | "term" | "partner" | "source" | "organisation" | "person" | "case"
-  | "event" | "detention" | "proceeding" | "charge" | "hearing" | "decision";
+// Types generated from the Rust types by ts-rs (`cargo test` writes ./bindings; scripts/test
+// fails when they are stale), so the shell and the UI cannot drift apart.
+import type { Kind } from "./bindings/Kind";
+import type { RecordJson } from "./bindings/RecordJson";
+import type { Summary } from "./bindings/Summary";
+import type { Status } from "./bindings/Status";
+import type { Created } from "./bindings/Created";
+import type { Page } from "./bindings/Page";
+import type { ImportSummary } from "./bindings/ImportSummary";
+import type { Filters } from "./bindings/Filters";
+import type { Party } from "./bindings/Party";
+import type { CaseFile } from "./bindings/CaseFile";
+import type { PersonFile } from "./bindings/PersonFile";
+import type { Dashboard } from "./bindings/Dashboard";
+import type { IpcError as IpcErrorShape } from "./bindings/IpcError";
+import type { SearchQuery } from "./bindings/SearchQuery";
+import type { SearchPage } from "./bindings/SearchPage";
+import type { Hit } from "./bindings/Hit";
 
-export interface RecordJson {
-  id: string;
-  kind: Kind;
-  created_at: string;
-  updated_at: string;
-  [field: string]: unknown;
-}
-
-export interface Summary {
-  id: string;
-  kind: Kind;
-  label: string;
-  date_from?: string;
-  updated_at: string;
-}
-
-export interface Status { exists: boolean; unlocked: boolean; path: string }
-export interface Created { recovery_key: string }
-export interface Page { total: number; items: Summary[] }
-export interface ImportSummary { created: number; updated: number; unchanged: number }
-export interface Party { role: string; record: RecordJson }
-export interface CaseFile {
-  case: RecordJson;
-  participants: Party[];
-  proceedings: RecordJson[];
-  charges: RecordJson[];
-  hearings: RecordJson[];
-  decisions: RecordJson[];
-  events: RecordJson[];
-  detentions: RecordJson[];
-  sources: RecordJson[];
-}
-export interface PersonFile {
-  person: RecordJson;
-  cases: Party[];
-  detentions: RecordJson[];
-  charges: RecordJson[];
-  organisations: RecordJson[];
-}
-export interface Dashboard {
-  upcoming_hearings: RecordJson[];
-  detained_today: RecordJson[];
-  recent_cases: Summary[];
-  counts: [Kind, number][];
-}
+export type { SearchQuery, SearchPage, Hit };
+export type { Kind, RecordJson, Summary, Status, Created, Page, ImportSummary, Filters, Party, CaseFile, PersonFile, Dashboard };
 
 export class IpcError extends Error {
   constructor(public code: string, message: string) {
@@ -60,8 +32,8 @@ export class IpcError extends Error {
 
 function toIpcError(e: unknown): IpcError {
   if (typeof e === "object" && e !== null && "code" in e && "message" in e) {
-    const { code, message } = e as { code: unknown; message: unknown };
-    return new IpcError(String(code), String(message));
+    const { code, message } = e as IpcErrorShape;
+    return new IpcError(code, message);
   }
   return new IpcError("internal", String(e));
 }
@@ -80,8 +52,11 @@ export const shell = {
   unlock: (passphrase: string) => call<void>("unlock", { passphrase }),
   lock: () => call<void>("lock"),
   importExample: () => call<ImportSummary>("import_example"),
-  list: (kind: Kind, filter: string, limit: number, offset: number) =>
-    call<Page>("list_records", { kind, filter, limit, offset }),
+  kdfStrength: () => call<number>("kdf_strength"),
+  changePassphrase: (current: string, next: string | null, memoryMib: number) =>
+    call<void>("change_passphrase", { current, new: next, memoryMib }),
+  list: (kind: Kind, filter: string, limit: number, offset: number, filters: Filters = {}) =>
+    call<Page>("list_records", { kind, filter, filters, limit, offset }),
   get: (id: string) => call<RecordJson>("get_record", { id }),
   add: (kind: Kind, fields: Record<string, unknown>) => call<RecordJson>("add_record", { kind, fields }),
   patch: (id: string, fields: Record<string, unknown>) => call<RecordJson>("patch_record", { id, fields }),
@@ -89,6 +64,6 @@ export const shell = {
   caseFile: (id: string) => call<CaseFile>("case_file", { id }),
   personFile: (id: string) => call<PersonFile>("person_file", { id }),
   dashboard: () => call<Dashboard>("dashboard"),
-  search: (text: string) => call<Summary[]>("search", { text }),
+  search: (query: SearchQuery) => call<SearchPage>("search", { query }),
   vocabulary: (name: string) => call<RecordJson[]>("vocabulary", { name }),
 };
