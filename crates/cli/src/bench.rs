@@ -75,3 +75,96 @@ fn tempfile_dir() -> Result<std::path::PathBuf> {
     std::fs::create_dir_all(&dir).map_err(|e| casebook_core::Error::io(&dir, e))?;
     Ok(dir)
 }
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(i).copied().unwrap_or(0.0)
+}
+
+fn fill_generated(vault: &mut Vault, records: u64, label: &str) -> Result<f64> {
+    let plan = casebook_core::generate::Plan {
+        people: records * 2 / 5,
+        cases: records * 3 / 10,
+        events: records - records * 2 / 5 - records * 3 / 10,
+        seed: 7,
+    };
+    let start = Instant::now();
+    let mut last = Instant::now();
+    casebook_core::generate::generate(vault, &plan, |done, total| {
+        if last.elapsed().as_secs() >= 5 {
+            eprintln!("  {label}: {done} of {total} records");
+            last = Instant::now();
+        }
+    })?;
+    Ok(start.elapsed().as_secs_f64())
+}
+
+fn query_latencies(vault: &Vault, rounds: usize) -> Result<Vec<f64>> {
+    let queries = casebook_core::generate::query_set();
+    let mut times = Vec::with_capacity(queries.len() * rounds);
+    for _ in 0..rounds {
+        for q in &queries {
+            let start = Instant::now();
+            vault.search(&casebook_core::search::SearchQuery { text: q.clone(), limit: 20, ..Default::default() })?;
+            times.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times)
+}
+
+/// `casebook bench --search`: build and query the search index on an encrypted vault and on
+/// plain SQLite with the same generated records, in one run.
+pub fn search(records: u32, json_out: bool) -> Result<()> {
+    let dir = tempfile_dir()?;
+    let result = (|| {
+        let passphrase = Passphrase::new("benchmark passphrase".into());
+        let (mut encrypted, _) = Vault::create(&dir.join("encrypted"), &passphrase, KdfParams::with_memory_mib(8, 1)?)?;
+        let mut plain = Vault::create_unencrypted_for_benchmark(&dir.join("plain.db"))?;
+        let n = u64::from(records);
+        let fill_e = fill_generated(&mut encrypted, n, "encrypted")?;
+        let fill_p = fill_generated(&mut plain, n, "plain")?;
+        let start = Instant::now();
+        encrypted.reindex(|_, _| true)?;
+        let reindex_e = start.elapsed().as_secs_f64();
+        let start = Instant::now();
+        plain.reindex(|_, _| true)?;
+        let reindex_p = start.elapsed().as_secs_f64();
+        // Warm both page caches once, then measure alternating rounds.
+        query_latencies(&encrypted, 1)?;
+        query_latencies(&plain, 1)?;
+        let (mut te, mut tp) = (Vec::new(), Vec::new());
+        for _ in 0..5 {
+            te.extend(query_latencies(&encrypted, 1)?);
+            tp.extend(query_latencies(&plain, 1)?);
+        }
+        te.sort_by(f64::total_cmp);
+        tp.sort_by(f64::total_cmp);
+        let stats = |t: &[f64]| (percentile(t, 0.5), percentile(t, 0.95), percentile(t, 0.99));
+        let ((e50, e95, e99), (p50, p95, p99)) = (stats(&te), stats(&tp));
+        if json_out {
+            crate::output::print_json(&json!({
+                "records": records, "queries": te.len(),
+                "encrypted": {"fill_seconds": fill_e, "reindex_seconds": reindex_e, "p50_ms": e50, "p95_ms": e95, "p99_ms": e99},
+                "plain": {"fill_seconds": fill_p, "reindex_seconds": reindex_p, "p50_ms": p50, "p95_ms": p95, "p99_ms": p99},
+                "p95_ratio_encrypted_over_plain": e95 / p95
+            }));
+        } else {
+            println!(
+                "Search over {records} generated records ({} queries: Cyrillic, Latin spellings, prefixes, typos):",
+                te.len()
+            );
+            println!("                      fill+index   reindex     p50       p95       p99");
+            println!(
+                "  encrypted (SQLCipher) {fill_e:8.1} s  {reindex_e:7.1} s  {e50:6.2} ms  {e95:6.2} ms  {e99:6.2} ms"
+            );
+            println!(
+                "  plain SQLite          {fill_p:8.1} s  {reindex_p:7.1} s  {p50:6.2} ms  {p95:6.2} ms  {p99:6.2} ms"
+            );
+            println!("  encrypted / plain p95: {:.2}×", e95 / p95);
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}

@@ -100,3 +100,35 @@ fn edits_and_deletes_reach_the_index_and_reindex_is_resumable() {
     assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("Reindexing:"), "reindex shows progress");
     assert_eq!(v.json(&["check"])["ok"], true);
 }
+
+#[test]
+fn an_interrupted_reindex_harms_nothing() {
+    let v = TestVault::new();
+    v.cmd()
+        .args(["dev", "generate", "--people", "6000", "--cases", "3000", "--events", "3000", "--seed", "3"])
+        .assert()
+        .success();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("casebook"))
+        .args(["reindex"])
+        .env("CASEBOOK_VAULT", &v.dir)
+        .env("CASEBOOK_PASSPHRASE", common::PASSPHRASE)
+        .env("TMPDIR", &v.tmp)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Kill it as soon as the first batch has been reported: mid-way through the rebuild.
+    let mut stderr = child.stderr.take().expect("stderr");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while !String::from_utf8_lossy(&seen).contains("Reindexing: ") {
+        let n = std::io::Read::read(&mut stderr, &mut buf).expect("read");
+        assert!(n > 0, "reindex ended before reporting progress");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    child.kill().expect("kill");
+    child.wait().expect("wait");
+    assert_eq!(v.json(&["check"])["ok"], true, "the vault is intact after an interrupted reindex");
+    assert!(v.json(&["search", "Zhylanbaev", "--kind", "person"])["total"].as_u64().unwrap_or(0) > 0);
+    let out = v.cmd().args(["reindex"]).assert().success();
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("12"), "a rerun finishes the job");
+}

@@ -17,6 +17,10 @@ fn no_plaintext_reaches_any_file() {
     );
     v.cmd().args(["person", "edit", &person, "--set", &format!("notes={canary} edited")]).assert().success();
     v.cmd().args(["person", "show", &person]).assert().success();
+    // Search terms and indexed text live only inside the encrypted file too.
+    v.cmd().args(["search", canary]).assert().success();
+    v.cmd().args(["search", "CANARY-a81f3c9e"]).assert().success();
+    v.cmd().args(["reindex"]).assert().success();
     // A writer killed mid-stream leaves its WAL behind: that must be ciphertext too.
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("casebook"))
         .args(["dev", "write-loop", "--prefix", canary])

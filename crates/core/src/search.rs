@@ -196,14 +196,25 @@ impl Vault {
         if tokens.is_empty() {
             return Ok(SearchPage { total: 0, capped: false, hits: Vec::new() });
         }
+        let page = self.search_with(query, &tokens, false)?;
+        // Typo tolerance costs a scan of the index's terms: only when the spellings found too little.
+        let wanted = u64::from(query.offset + if query.limit == 0 { 50 } else { query.limit });
+        let can_be_fuzzy = tokens.iter().any(|(_, k)| k.chars().count() >= FUZZY_MIN_LEN);
+        if page.total < wanted && can_be_fuzzy {
+            return self.search_with(query, &tokens, true);
+        }
+        Ok(page)
+    }
+
+    fn search_with(&self, query: &SearchQuery, tokens: &[(String, String)], fuzzy: bool) -> Result<SearchPage> {
         let mut clauses = Vec::new();
-        for (f, k) in &tokens {
+        for (f, k) in tokens {
             let mut alternatives = vec![
                 format!("names : {}*", literal(f)),
                 format!("skeletons : {}*", literal(k)),
                 format!("body : {}*", literal(f)),
             ];
-            if k.chars().count() >= FUZZY_MIN_LEN {
+            if fuzzy && k.chars().count() >= FUZZY_MIN_LEN {
                 for near in self.near_terms(k)? {
                     alternatives.push(format!("skeletons : {}", literal(&near)));
                 }
@@ -277,7 +288,7 @@ impl Vault {
         for row in rows {
             let (uuid, kind, label, date_from, names_key, updated_at, status) = row?;
             let kind = Kind::parse(&kind).ok_or_else(|| Error::VaultCorrupt(format!("unknown kind {kind}")))?;
-            let matched = rank(&names_key, &tokens);
+            let matched = rank(&names_key, tokens);
             let open_case = kind == Kind::Case && status.as_deref() != Some("closed");
             let id = Uuid::parse_str(&uuid).map_err(|e| Error::VaultCorrupt(e.to_string()))?;
             ranked.push((
