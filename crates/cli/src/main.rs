@@ -140,16 +140,8 @@ enum Command {
         /// Only these kinds (repeatable).
         #[arg(long = "kind")]
         kinds: Vec<String>,
-        #[arg(long)]
-        status: Option<String>,
-        #[arg(long)]
-        category: Option<String>,
-        #[arg(long)]
-        region: Option<String>,
-        #[arg(long)]
-        from: Option<chrono::NaiveDate>,
-        #[arg(long)]
-        to: Option<chrono::NaiveDate>,
+        #[command(flatten)]
+        filters: FilterArgs,
         #[arg(long, default_value_t = 20)]
         limit: u32,
         #[arg(long, default_value_t = 0)]
@@ -182,6 +174,42 @@ struct FieldArgs {
     file: Option<PathBuf>,
 }
 
+/// Field filters shared by `list` and `search`; each applies only when given.
+#[derive(Args)]
+struct FilterArgs {
+    /// Only records with this status code (cases: open, trial, appeal…).
+    #[arg(long)]
+    status: Option<String>,
+    /// Only cases of this kind (criminal, administrative…).
+    #[arg(long)]
+    case_kind: Option<String>,
+    /// Only records with this violation category code.
+    #[arg(long)]
+    category: Option<String>,
+    /// Only records whose region contains this text.
+    #[arg(long)]
+    region: Option<String>,
+    /// Only records dated on or after this day (YYYY-MM-DD).
+    #[arg(long)]
+    from: Option<chrono::NaiveDate>,
+    /// Only records dated on or before this day (YYYY-MM-DD).
+    #[arg(long)]
+    to: Option<chrono::NaiveDate>,
+}
+
+impl FilterArgs {
+    fn to_filters(&self) -> casebook_core::Filters {
+        casebook_core::Filters {
+            status: self.status.clone(),
+            case_kind: self.case_kind.clone(),
+            category: self.category.clone(),
+            region: self.region.clone(),
+            from: self.from,
+            to: self.to,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum RecordCmd {
     /// Add a record.
@@ -210,24 +238,8 @@ enum RecordCmd {
         /// Every record, no paging.
         #[arg(long)]
         all: bool,
-        /// Only records with this status code (cases: open, trial, appeal…).
-        #[arg(long)]
-        status: Option<String>,
-        /// Only cases of this kind (criminal, administrative…).
-        #[arg(long)]
-        case_kind: Option<String>,
-        /// Only records with this violation category code.
-        #[arg(long)]
-        category: Option<String>,
-        /// Only records whose region contains this text.
-        #[arg(long)]
-        region: Option<String>,
-        /// Only records dated on or after this day (YYYY-MM-DD).
-        #[arg(long)]
-        from: Option<chrono::NaiveDate>,
-        /// Only records dated on or before this day (YYYY-MM-DD).
-        #[arg(long)]
-        to: Option<chrono::NaiveDate>,
+        #[command(flatten)]
+        filters: FilterArgs,
     },
     Delete {
         id: String,
@@ -453,7 +465,7 @@ fn run(cli: Cli) -> Result<()> {
             let record = vault.unlink(a, b)?;
             say(&cli, record.to_json(), &format!("Unlinked; {} \"{}\" updated.", record.kind, record.label()));
         }
-        Command::Search { query, kinds, status, category, region, from, to, limit, offset } => {
+        Command::Search { query, kinds, filters, limit, offset } => {
             let vault = open(&cli)?;
             let kinds = kinds
                 .iter()
@@ -462,14 +474,7 @@ fn run(cli: Cli) -> Result<()> {
             let page = vault.search(&casebook_core::search::SearchQuery {
                 text: query.clone(),
                 kinds,
-                filters: casebook_core::Filters {
-                    status: status.clone(),
-                    category: category.clone(),
-                    region: region.clone(),
-                    from: *from,
-                    to: *to,
-                    ..Default::default()
-                },
+                filters: filters.to_filters(),
                 limit: *limit,
                 offset: *offset,
             })?;
@@ -682,20 +687,13 @@ fn run_record(cli: &Cli, kind: Kind, cmd: &RecordCmd) -> Result<()> {
             let vault = open(cli)?;
             show(cli, &vault, id)?;
         }
-        RecordCmd::List { limit, offset, filter, all, status, case_kind, category, region, from, to } => {
+        RecordCmd::List { limit, offset, filter, all, filters } => {
             let vault = open(cli)?;
             let opts = ListOptions {
                 limit: if *all { u32::MAX } else { *limit },
                 offset: *offset,
                 label_contains: filter.clone(),
-                filters: casebook_core::Filters {
-                    status: status.clone(),
-                    case_kind: case_kind.clone(),
-                    category: category.clone(),
-                    region: region.clone(),
-                    from: *from,
-                    to: *to,
-                },
+                filters: filters.to_filters(),
             };
             let (items, total) = vault.list(kind, &opts)?;
             if cli.json {
