@@ -2,6 +2,7 @@
 //! `casebook_core`; this file parses arguments, gets secrets and prints results.
 
 mod bench;
+mod legal;
 mod output;
 mod secrets;
 
@@ -147,6 +148,26 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         offset: u32,
     },
+    /// Upcoming hearings, postponement and the chain of a hearing's dates.
+    #[command(subcommand)]
+    Hearings(legal::HearingsCmd),
+    /// Who is deprived of liberty on a day (default today): detention records, days in custody, release dates.
+    Detained {
+        /// The day, YYYY-MM-DD.
+        #[arg(long, value_parser = parse_day)]
+        on: Option<chrono::NaiveDate>,
+    },
+    /// Appeal and cassation deadlines in the next N days, computed from decisions by the deadline rules.
+    Deadlines {
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// Count from this day instead of today (YYYY-MM-DD).
+        #[arg(long, value_parser = parse_day)]
+        from: Option<chrono::NaiveDate>,
+    },
+    /// Hearings, deadlines and release dates as an iCalendar (.ics) file.
+    #[command(subcommand)]
+    Calendar(legal::CalendarCmd),
     /// Rebuild the search index (shows progress; safe to interrupt and rerun).
     Reindex,
     /// Measure the encrypted vault against plain SQLite in the same run: inserts, or (--search) the search index.
@@ -190,10 +211,10 @@ struct FilterArgs {
     #[arg(long)]
     region: Option<String>,
     /// Only records dated on or after this day (YYYY-MM-DD).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_day)]
     from: Option<chrono::NaiveDate>,
     /// Only records dated on or before this day (YYYY-MM-DD).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_day)]
     to: Option<chrono::NaiveDate>,
 }
 
@@ -269,12 +290,28 @@ enum DevCmd {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() && std::env::args().any(|a| a == "--json") => {
+            // Scripts asked for JSON: usage mistakes come in the same shape as every other error.
+            let message = e.to_string().lines().next().unwrap_or_default().trim_start_matches("error: ").to_string();
+            let error = Error::InvalidInput(message);
+            report_error(&error, true);
+            std::process::exit(exit_code(&error));
+        }
+        Err(e) => e.exit(),
+    };
     let json = cli.json;
     if let Err(error) = run(cli) {
         report_error(&error, json);
         std::process::exit(exit_code(&error));
     }
+}
+
+/// Days on the command line: one format, and an error that shows it.
+pub(crate) fn parse_day(text: &str) -> std::result::Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map_err(|_| format!("'{text}' is not a date; write it as YYYY-MM-DD, e.g. 2023-11-14"))
 }
 
 fn vault_dir(cli: &Cli) -> Result<PathBuf> {
@@ -501,6 +538,10 @@ fn run(cli: Cli) -> Result<()> {
             }
             say(&cli, json!({"reindexed": done}), &format!("Search index rebuilt for {done} records."));
         }
+        Command::Hearings(cmd) => legal::hearings(&mut open(&cli)?, cli.json, cmd)?,
+        Command::Detained { on } => legal::detained(&open(&cli)?, cli.json, *on)?,
+        Command::Deadlines { days, from } => legal::deadlines(&open(&cli)?, cli.json, *days, *from)?,
+        Command::Calendar(cmd) => legal::calendar(&open(&cli)?, cli.json, cmd)?,
         Command::Bench { records, search: false } => bench::run(*records, cli.json)?,
         Command::Bench { records, search: true } => bench::search(*records, cli.json)?,
         Command::Dev(DevCmd::Generate { people, cases, events, seed }) => {

@@ -146,6 +146,33 @@ pub struct Term {
     pub note: Option<String>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub retired: bool,
+    /// For the `deadline_rule` vocabulary: how long the window after a decision is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<DeadlineRule>,
+}
+
+/// An appeal or cassation window: `days` and `months` after the decision date, for the decision
+/// kinds and proceeding kinds named; the jurisdiction and the article are the term's `provision`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeadlineRule {
+    /// `deadline_kind` vocabulary: appeal, cassation.
+    pub deadline: String,
+    /// `proceeding_kind` codes it applies to; empty for all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proceeding_kinds: Vec<String>,
+    /// `decision_kind` codes whose date starts the window.
+    pub decision_kinds: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub days: u32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub months: u32,
+    /// A window ending on a Saturday or Sunday ends on the next Monday instead.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub next_working_day: bool,
+    /// Checked against the official text of the code; unverified defaults say so in the app.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub verified: bool,
 }
 
 /// A legal provision: KZ Criminal Code art. 274 part 2 is `{KZ, CC, 274, 2}`.
@@ -370,6 +397,9 @@ pub struct Detention {
     /// The ordered length, e.g. 15 days of administrative arrest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub term_days: Option<u32>,
+    /// Days already served that count against the term (earlier detention in the same matter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credited_days: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub planned_end: Option<PartialDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -698,7 +728,7 @@ impl Body {
         match self {
             Body::Event(e) => span(&e.date),
             Body::Detention(d) => {
-                let end = d.actual_end.as_ref().or(d.planned_end.as_ref()).map(|e| e.latest());
+                let end = d.end_range().map(|(_, latest)| latest);
                 Some((d.start.earliest(), end.unwrap_or(chrono::NaiveDate::MAX)))
             }
             Body::Decision(d) => span(&d.date),
@@ -927,7 +957,7 @@ impl Body {
                         ),
                     ));
                 }
-                if !h.time_zone.contains('/') && h.time_zone != "UTC" {
+                if h.time_zone.parse::<chrono_tz::Tz>().is_err() {
                     return Err((
                         "time_zone".into(),
                         format!("'{}' is not an IANA zone such as Asia/Almaty", h.time_zone),

@@ -11,7 +11,7 @@ use crate::model::Body;
 use crate::store::Writer;
 use crate::vault::Vault;
 
-pub const LATEST: u32 = 3;
+pub const LATEST: u32 = 4;
 /// The version that added the search index.
 pub const SEARCH_VERSION: u32 = 3;
 
@@ -64,8 +64,15 @@ CREATE TRIGGER audit_is_append_only_u BEFORE UPDATE ON audit BEGIN SELECT RAISE(
 CREATE TRIGGER audit_is_append_only_d BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 ";
 
-fn v2_seed_vocabularies(w: &mut Writer<'_>) -> Result<()> {
+/// Seeds the default vocabularies; entries already present (by their fixed id) are left as the
+/// user edited them, so later versions can add entries (v4: deadline rules) with the same code.
+fn seed_vocabularies(w: &mut Writer<'_>) -> Result<()> {
     for (id, term) in crate::vocab::seed_terms() {
+        let present: bool =
+            w.tx.query_row("SELECT count(*) > 0 FROM records WHERE uuid = ?1", [id.to_string()], |r| r.get(0))?;
+        if present {
+            continue;
+        }
         let body = Body::Term(term);
         w.put(id, &body, Some(crate::vocab::SEED_TIMESTAMP), Some(crate::vocab::SEED_TIMESTAMP), "seed")?;
     }
@@ -89,6 +96,27 @@ fn v3_search_index(w: &mut Writer<'_>) -> Result<()> {
     Ok(())
 }
 
+/// v4 computes release dates from start + term and extensions: refresh the stored date spans.
+fn detention_spans(w: &mut Writer<'_>) -> Result<()> {
+    let rows: Vec<(i64, String)> = {
+        let mut stmt = w.tx.prepare("SELECT id, body FROM records WHERE kind = 'detention' AND deleted = 0")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for (rowid, body) in rows {
+        let value: serde_json::Value = serde_json::from_str(&body).map_err(|e| Error::VaultCorrupt(e.to_string()))?;
+        let body = Body::from_json(crate::model::Kind::Detention, value)
+            .map_err(|(f, p)| Error::VaultCorrupt(format!("{f}: {p}")))?;
+        if let Some((from, to)) = body.date_span() {
+            w.tx.execute(
+                "UPDATE records SET date_from = ?2, date_to = ?3 WHERE id = ?1",
+                rusqlite::params![rowid, from.to_string(), to.to_string()],
+            )?;
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn migrate(vault: &mut Vault, target: u32) -> Result<()> {
     loop {
         let current: u32 = vault.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -99,7 +127,11 @@ pub(crate) fn migrate(vault: &mut Vault, target: u32) -> Result<()> {
         let mut w = vault.writer()?;
         match next {
             1 => w.tx.execute_batch(V1_SCHEMA)?,
-            2 => v2_seed_vocabularies(&mut w)?,
+            2 => seed_vocabularies(&mut w)?,
+            4 => {
+                seed_vocabularies(&mut w)?;
+                detention_spans(&mut w)?;
+            }
             3 => v3_search_index(&mut w)?,
             _ => return Err(Error::Storage(format!("no migration to version {next}"))),
         }

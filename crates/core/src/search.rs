@@ -225,7 +225,8 @@ impl Vault {
 
         let f = &query.filters;
         let mut sql = String::from(
-            "SELECT r.uuid, r.kind, r.label, r.date_from, r.names_key, r.updated_at, json_extract(r.body, '$.status')
+            "SELECT r.uuid, r.kind, r.label, r.date_from, r.names_key, r.updated_at,
+                    CASE r.kind WHEN 'case' THEN json_extract(r.body, '$.status') END
              FROM search_index s JOIN records r ON r.id = s.rowid
              WHERE search_index MATCH ?1 AND r.deleted = 0",
         );

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 
 use uuid::Uuid;
 
-use crate::model::{Provision, Term};
+use crate::model::{DeadlineRule, Provision, Term};
 
 const SEED: &str = include_str!("vocab_seed.txt");
 const PROVISIONS: &str = include_str!("provisions_seed.txt");
+const DEADLINE_RULES: &str = include_str!("deadline_rules_seed.txt");
 
 /// Timestamp of the seed entries: fixed, so that exports of two fresh vaults are identical.
 pub const SEED_TIMESTAMP: &str = "2026-11-24T00:00:00.000Z";
@@ -37,6 +38,8 @@ pub fn provision_from_code(code: &str) -> Option<Provision> {
         "cc" => "Criminal Code".to_string(),
         "cao" => "Code of Administrative Offences".to_string(),
         "civ" => "Civil Code".to_string(),
+        "cpc" => "Criminal Procedure Code".to_string(),
+        "civpc" => "Civil Procedure Code".to_string(),
         other => other.to_uppercase(),
     };
     let rest = parts.next()?;
@@ -63,6 +66,7 @@ pub fn seed_terms() -> Vec<(Uuid, Term)> {
                 huridocs: some(huridocs),
                 note: None,
                 retired: false,
+                rule: None,
             },
         ));
     }
@@ -80,6 +84,37 @@ pub fn seed_terms() -> Vec<(Uuid, Term)> {
                 huridocs: None,
                 note: some(note),
                 retired: false,
+                rule: None,
+            },
+        ));
+    }
+    let list = |text: &str| text.split(',').filter(|s| !s.is_empty()).map(String::from).collect::<Vec<_>>();
+    for line in DEADLINE_RULES.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let f: Vec<&str> = line.split('|').collect();
+        let [code, deadline, proceeding_kinds, decision_kinds, days, months, provision, en, ru, kk, note] = f[..]
+        else {
+            continue;
+        };
+        out.push((
+            seed_id("deadline_rule", code),
+            Term {
+                vocabulary: "deadline_rule".into(),
+                code: code.into(),
+                parent: None,
+                labels: labels(en, ru, kk),
+                provision: provision_from_code(provision),
+                huridocs: None,
+                note: some(note),
+                retired: false,
+                rule: Some(DeadlineRule {
+                    deadline: deadline.into(),
+                    proceeding_kinds: list(proceeding_kinds),
+                    decision_kinds: list(decision_kinds),
+                    days: days.parse().unwrap_or(0),
+                    months: months.parse().unwrap_or(0),
+                    next_working_day: true,
+                    verified: false,
+                }),
             },
         ));
     }
@@ -93,8 +128,12 @@ mod tests {
     #[test]
     fn every_seed_line_parses_and_codes_are_unique() {
         let terms = seed_terms();
-        let lines =
-            SEED.lines().chain(PROVISIONS.lines()).filter(|l| !l.starts_with('#') && !l.trim().is_empty()).count();
+        let lines = SEED
+            .lines()
+            .chain(PROVISIONS.lines())
+            .chain(DEADLINE_RULES.lines())
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .count();
         assert_eq!(terms.len(), lines);
         let mut seen = std::collections::HashSet::new();
         for (_, t) in &terms {
@@ -105,6 +144,8 @@ mod tests {
         }
         let p = provision_from_code("kz-cao-456-2").expect("parses");
         assert_eq!((p.article.as_str(), p.part), ("456-2", None));
+        let rule = terms.iter().find(|(_, t)| t.code == "kz-criminal-appeal").and_then(|(_, t)| t.rule.clone());
+        assert_eq!(rule.map(|r| (r.days, r.decision_kinds)), Some((15, vec!["verdict".to_string()])));
         let p = provision_from_code("kz-cc-147.4").expect("parses");
         assert_eq!((p.article.as_str(), p.part.as_deref()), ("147", Some("4")));
     }
