@@ -99,18 +99,36 @@ fn fill_generated(vault: &mut Vault, records: u64, label: &str) -> Result<f64> {
     Ok(start.elapsed().as_secs_f64())
 }
 
-fn query_latencies(vault: &Vault, rounds: usize) -> Result<Vec<f64>> {
+/// Each query's time in milliseconds, `rounds` times over the query set.
+fn query_latencies(vault: &Vault, rounds: usize) -> Result<Vec<(String, f64)>> {
     let queries = casebook_core::generate::query_set();
     let mut times = Vec::with_capacity(queries.len() * rounds);
     for _ in 0..rounds {
         for q in &queries {
             let start = Instant::now();
             vault.search(&casebook_core::search::SearchQuery { text: q.clone(), limit: 20, ..Default::default() })?;
-            times.push(start.elapsed().as_secs_f64() * 1000.0);
+            times.push((q.clone(), start.elapsed().as_secs_f64() * 1000.0));
         }
     }
-    times.sort_by(f64::total_cmp);
     Ok(times)
+}
+
+/// The slowest queries by their median time, for finding what the tail is made of.
+fn slowest(times: &[(String, f64)], n: usize) -> Vec<(String, f64)> {
+    let mut by_query: std::collections::BTreeMap<&str, Vec<f64>> = std::collections::BTreeMap::new();
+    for (q, t) in times {
+        by_query.entry(q).or_default().push(*t);
+    }
+    let mut medians: Vec<(String, f64)> = by_query
+        .into_iter()
+        .map(|(q, mut ts)| {
+            ts.sort_by(f64::total_cmp);
+            (q.to_string(), ts[ts.len() / 2])
+        })
+        .collect();
+    medians.sort_by(|a, b| b.1.total_cmp(&a.1));
+    medians.truncate(n);
+    medians
 }
 
 /// `casebook bench --search`: build and query the search index on an encrypted vault and on
@@ -133,11 +151,14 @@ pub fn search(records: u32, json_out: bool) -> Result<()> {
         // Warm both page caches once, then measure alternating rounds.
         query_latencies(&encrypted, 1)?;
         query_latencies(&plain, 1)?;
-        let (mut te, mut tp) = (Vec::new(), Vec::new());
+        let (mut runs_e, mut runs_p) = (Vec::new(), Vec::new());
         for _ in 0..5 {
-            te.extend(query_latencies(&encrypted, 1)?);
-            tp.extend(query_latencies(&plain, 1)?);
+            runs_e.extend(query_latencies(&encrypted, 1)?);
+            runs_p.extend(query_latencies(&plain, 1)?);
         }
+        let slow = slowest(&runs_e, 8);
+        let mut te: Vec<f64> = runs_e.iter().map(|r| r.1).collect();
+        let mut tp: Vec<f64> = runs_p.iter().map(|r| r.1).collect();
         te.sort_by(f64::total_cmp);
         tp.sort_by(f64::total_cmp);
         let stats = |t: &[f64]| (percentile(t, 0.5), percentile(t, 0.95), percentile(t, 0.99));
@@ -147,7 +168,8 @@ pub fn search(records: u32, json_out: bool) -> Result<()> {
                 "records": records, "queries": te.len(),
                 "encrypted": {"fill_seconds": fill_e, "reindex_seconds": reindex_e, "p50_ms": e50, "p95_ms": e95, "p99_ms": e99},
                 "plain": {"fill_seconds": fill_p, "reindex_seconds": reindex_p, "p50_ms": p50, "p95_ms": p95, "p99_ms": p99},
-                "p95_ratio_encrypted_over_plain": e95 / p95
+                "p95_ratio_encrypted_over_plain": e95 / p95,
+                "slowest_encrypted_median_ms": slow
             }));
         } else {
             println!(
@@ -162,6 +184,10 @@ pub fn search(records: u32, json_out: bool) -> Result<()> {
                 "  plain SQLite          {fill_p:8.1} s  {reindex_p:7.1} s  {p50:6.2} ms  {p95:6.2} ms  {p99:6.2} ms"
             );
             println!("  encrypted / plain p95: {:.2}×", e95 / p95);
+            println!("  slowest queries (median, encrypted):");
+            for (q, t) in &slow {
+                println!("    {t:7.2} ms  {q}");
+            }
         }
         Ok(())
     })();

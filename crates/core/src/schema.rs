@@ -12,8 +12,8 @@ use crate::store::Writer;
 use crate::vault::Vault;
 
 pub const LATEST: u32 = 4;
-/// The version that added the search index.
-pub const SEARCH_VERSION: u32 = 3;
+/// The version since which every write keeps the search index (v3 created it; v4 rebuilt it).
+pub const SEARCH_VERSION: u32 = 4;
 
 const V1_SCHEMA: &str = "
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -80,7 +80,13 @@ fn seed_vocabularies(w: &mut Writer<'_>) -> Result<()> {
 }
 
 fn v3_search_index(w: &mut Writer<'_>) -> Result<()> {
-    w.tx.execute_batch(crate::search::SCHEMA)?;
+    // Filled by v4, which rebuilds the index with its current columns.
+    w.tx.execute_batch(crate::search::SCHEMA_V3)?;
+    Ok(())
+}
+
+fn v4_search_index(w: &mut Writer<'_>) -> Result<()> {
+    w.tx.execute_batch(crate::search::SCHEMA_V4)?;
     let rows: Vec<(i64, String, String)> = {
         let mut stmt = w.tx.prepare("SELECT id, kind, body FROM records WHERE deleted = 0")?;
         let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
@@ -131,6 +137,7 @@ pub(crate) fn migrate(vault: &mut Vault, target: u32) -> Result<()> {
             4 => {
                 seed_vocabularies(&mut w)?;
                 detention_spans(&mut w)?;
+                v4_search_index(&mut w)?;
             }
             3 => v3_search_index(&mut w)?,
             _ => return Err(Error::Storage(format!("no migration to version {next}"))),

@@ -1,13 +1,16 @@
 //! Search across every record kind and every script, inside the encrypted vault.
 //!
 //! An FTS5 index (contentless: it stores no text, only the inverted index, and lives in the
-//! SQLCipher file like everything else) holds three columns per record: its names folded in
+//! SQLCipher file like everything else) holds four columns per record: its names folded in
 //! their own script, the same names as script-independent skeletons (`normalize::skeleton`),
-//! and the rest of its text folded. The index is rewritten in the same transaction as the record.
+//! the rest of its text folded, and `meta` tokens (its kind; `open` for an open case). The index
+//! is rewritten in the same transaction as the record.
 //!
-//! A query takes a bounded, unranked candidate set from FTS5 (fast at any size), then ranks
-//! it here: exact name > name prefix > transliterated > one-typo fuzzy; ties go to open cases
-//! and recent records.
+//! Ranking is done by the index itself, tier by tier: exact names, then name prefixes, then other
+//! spellings (skeleton prefixes), then one-typo neighbours, then other text. Each tier is one FTS5
+//! query returning row ids only, newest first and bounded, so a query never reads more records
+//! than the page it shows — reading thousands of candidate rows was what made a common surname
+//! slow at a million records. Within a tier, open cases come first, then the newest records.
 
 use rusqlite::{params_from_iter, OptionalExtension};
 use serde::Serialize;
@@ -26,7 +29,8 @@ const CANDIDATES: usize = 2_000;
 const FUZZY_MIN_LEN: usize = 5;
 const SEP: char = '\u{1f}';
 
-pub(crate) const SCHEMA: &str = "
+/// Schema version 3's index (kept as it was, for migrating through it).
+pub(crate) const SCHEMA_V3: &str = "
 CREATE VIRTUAL TABLE search_index USING fts5(
     names, skeletons, body,
     content = '', contentless_delete = 1,
@@ -35,6 +39,23 @@ CREATE VIRTUAL TABLE search_index USING fts5(
 );
 CREATE VIRTUAL TABLE search_terms USING fts5vocab(search_index, 'col');
 ALTER TABLE records ADD COLUMN names_key TEXT NOT NULL DEFAULT '';
+";
+
+/// Version 4 adds the `meta` column, so kinds and open cases are filtered and ranked in the index,
+/// and its own table of name skeletons for typo tolerance.
+pub(crate) const SCHEMA_V4: &str = "
+DROP TABLE search_terms;
+DROP TABLE search_index;
+CREATE VIRTUAL TABLE search_index USING fts5(
+    names, skeletons, body, meta,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 0',
+    prefix = '2 3'
+);
+-- Every name skeleton ever indexed, for typo tolerance: a range scan here replaces reading the
+-- index's doclists through fts5vocab, which made a misspelt query 50-80 ms at 100k records.
+CREATE TABLE search_vocab (term TEXT PRIMARY KEY) STRICT, WITHOUT ROWID;
+UPDATE records SET names_key = '';
 ";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -114,6 +135,12 @@ fn folded_words<'a>(texts: impl IntoIterator<Item = &'a String>) -> Vec<String> 
     texts.into_iter().flat_map(|t| words(t).map(fold).collect::<Vec<_>>()).collect()
 }
 
+/// Ranked row ids; `capped` when there may be more than were counted.
+struct Found {
+    ids: Vec<(i64, Match)>,
+    capped: bool,
+}
+
 impl Writer<'_> {
     /// Rewrite one record's index entry (or remove it, for `None`). Same transaction as the write.
     pub(crate) fn index(&mut self, rowid: i64, body: Option<&Body>) -> Result<()> {
@@ -126,11 +153,19 @@ impl Writer<'_> {
         let folded = folded_words(&names);
         let skeletons: Vec<String> = names.iter().flat_map(|n| words(n).map(skeleton).collect::<Vec<_>>()).collect();
         let body_words = folded_words(&rest);
+        let mut vocab = self.tx.prepare_cached("INSERT OR IGNORE INTO search_vocab(term) VALUES (?1)")?;
+        for term in &skeletons {
+            vocab.execute([term])?;
+        }
+        drop(vocab);
+        let kind = body.kind();
+        let open = matches!(body, Body::Case(c) if c.status != "closed");
+        let meta = format!("k{}{}", kind.as_str(), if open { " open" } else { "" });
         self.tx.execute(
-            "INSERT INTO search_index(rowid, names, skeletons, body) VALUES (?1, ?2, ?3, ?4)",
-            rusqlite::params![rowid, folded.join(" "), skeletons.join(" "), body_words.join(" ")],
+            "INSERT INTO search_index(rowid, names, skeletons, body, meta) VALUES (?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![rowid, folded.join(" "), skeletons.join(" "), body_words.join(" "), meta],
         )?;
-        // The names' keys, for ranking candidates without parsing their bodies.
+        // Marks the record as indexed (for `check`), with its names' keys for diagnosis.
         let key: Vec<String> = folded.iter().zip(skeletons.iter()).map(|(f, s)| format!("{f} {s}")).collect();
         self.tx.execute(
             "UPDATE records SET names_key = ?2 WHERE id = ?1",
@@ -145,41 +180,13 @@ fn literal(word: &str) -> String {
     format!("\"{}\"", word.replace('"', "\"\""))
 }
 
-fn rank(names_key: &str, tokens: &[(String, String)]) -> Match {
-    let pairs: Vec<(&str, &str)> = names_key.split(SEP).filter_map(|p| p.split_once(' ')).collect();
-    let mut worst = Match::Exact;
-    for (f, k) in tokens {
-        let best = pairs
-            .iter()
-            .map(|(nf, nk)| {
-                if nf == f {
-                    Match::Exact
-                } else if nf.starts_with(f.as_str()) {
-                    Match::Prefix
-                } else if nk.starts_with(k.as_str()) {
-                    Match::Transliterated
-                } else if k.chars().count() >= FUZZY_MIN_LEN
-                    && (within_one_edit(nk, k) || k.get(..k.len() - 1).is_some_and(|stem| nk.starts_with(stem)))
-                {
-                    Match::Fuzzy
-                } else {
-                    Match::Text
-                }
-            })
-            .min()
-            .unwrap_or(Match::Text);
-        worst = worst.max(best);
-    }
-    worst
-}
-
 impl Vault {
     /// Skeleton terms in the index within one edit of `key` (same first letter), for typo tolerance.
     fn near_terms(&self, key: &str) -> Result<Vec<String>> {
         let Some(first) = key.chars().next() else { return Ok(Vec::new()) };
         let next = char::from_u32(first as u32 + 1).unwrap_or(first);
         let mut stmt = self.conn.prepare_cached(
-            "SELECT term FROM search_terms WHERE col = 'skeletons' AND term >= ?1 AND term < ?2 AND length(term) BETWEEN ?3 AND ?4",
+            "SELECT term FROM search_vocab WHERE term >= ?1 AND term < ?2 AND length(term) BETWEEN ?3 AND ?4",
         )?;
         let n = key.chars().count() as i64;
         let terms = stmt
@@ -196,116 +203,160 @@ impl Vault {
         if tokens.is_empty() {
             return Ok(SearchPage { total: 0, capped: false, hits: Vec::new() });
         }
-        let page = self.search_with(query, &tokens, false)?;
+        let limit = if query.limit == 0 { 50 } else { query.limit } as usize;
+        let wanted = query.offset as usize + limit;
+        let mut found = self.candidates(query, &tokens, wanted, false)?;
         // Typo tolerance costs a scan of the index's terms: only when the spellings found too little.
-        let wanted = u64::from(query.offset + if query.limit == 0 { 50 } else { query.limit });
         let can_be_fuzzy = tokens.iter().any(|(_, k)| k.chars().count() >= FUZZY_MIN_LEN);
-        if page.total < wanted && can_be_fuzzy {
-            return self.search_with(query, &tokens, true);
+        if found.ids.len() < wanted && can_be_fuzzy {
+            found = self.candidates(query, &tokens, wanted, true)?;
         }
-        Ok(page)
+        let total = found.ids.len() as u64;
+        let page: Vec<(i64, Match)> = found.ids.into_iter().skip(query.offset as usize).take(limit).collect();
+        let hits = self.hits(&page)?;
+        Ok(SearchPage { total, capped: found.capped, hits })
     }
 
-    fn search_with(&self, query: &SearchQuery, tokens: &[(String, String)], fuzzy: bool) -> Result<SearchPage> {
-        let mut clauses = Vec::new();
-        for (f, k) in tokens {
-            let mut alternatives = vec![
-                format!("names : {}*", literal(f)),
-                format!("skeletons : {}*", literal(k)),
-                format!("body : {}*", literal(f)),
-            ];
-            if fuzzy && k.chars().count() >= FUZZY_MIN_LEN {
-                for near in self.near_terms(k)? {
-                    alternatives.push(format!("skeletons : {}", literal(&near)));
-                }
-            }
-            clauses.push(format!("({})", alternatives.join(" OR ")));
-        }
-        let expression = clauses.join(" AND ");
+    /// Row ids matching an FTS5 expression, newest first, at most `CANDIDATES + 1`.
+    fn matching(&self, expression: &str) -> Result<Vec<i64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT rowid FROM search_index WHERE search_index MATCH ?1 ORDER BY rowid DESC LIMIT ?2",
+        )?;
+        let ids = stmt.query_map(rusqlite::params![expression, CANDIDATES as i64 + 1], |r| r.get(0))?;
+        Ok(ids.collect::<rusqlite::Result<_>>()?)
+    }
 
-        let f = &query.filters;
-        let mut sql = String::from(
-            "SELECT r.uuid, r.kind, r.label, r.date_from, r.names_key, r.updated_at,
-                    CASE r.kind WHEN 'case' THEN json_extract(r.body, '$.status') END
-             FROM search_index s JOIN records r ON r.id = s.rowid
-             WHERE search_index MATCH ?1 AND r.deleted = 0",
-        );
-        let mut args: Vec<Value> = vec![Value::String(expression)];
-        let mut arg = |sql: &mut String, clause: &str, value: Value| {
+    /// The ranked candidates, tier by tier, stopping once a page's worth is certain (no filters).
+    fn candidates(
+        &self,
+        query: &SearchQuery,
+        tokens: &[(String, String)],
+        wanted: usize,
+        fuzzy: bool,
+    ) -> Result<Found> {
+        let each = |alternatives: &dyn Fn(&str, &str) -> Result<Vec<String>>| -> Result<String> {
+            let mut clauses = Vec::new();
+            for (f, k) in tokens {
+                clauses.push(format!("({})", alternatives(f, k)?.join(" OR ")));
+            }
+            Ok(clauses.join(" AND "))
+        };
+        let near = |k: &str| -> Result<Vec<String>> {
+            if !fuzzy || k.chars().count() < FUZZY_MIN_LEN {
+                return Ok(Vec::new());
+            }
+            let mut out: Vec<String> =
+                self.near_terms(k)?.iter().map(|t| format!("skeletons : {}", literal(t))).collect();
+            // A wrong last letter: the rest as a prefix ("zhylanbaef" finds "zhylanbaeva").
+            if let Some(stem) = k.get(..k.len() - 1) {
+                out.push(format!("skeletons : {}*", literal(stem)));
+            }
+            Ok(out)
+        };
+        let spelled =
+            |f: &str, k: &str| vec![format!("names : {}*", literal(f)), format!("skeletons : {}*", literal(k))];
+        let mut tiers = vec![
+            (Match::Exact, each(&|f, _| Ok(vec![format!("names : {}", literal(f))]))?),
+            (Match::Prefix, each(&|f, _| Ok(vec![format!("names : {}*", literal(f))]))?),
+            (Match::Transliterated, each(&|f, k| Ok(spelled(f, k)))?),
+        ];
+        if fuzzy {
+            tiers.push((Match::Fuzzy, each(&|f, k| Ok([spelled(f, k), near(k)?].concat()))?));
+        }
+        tiers.push((
+            Match::Text,
+            each(&|f, k| Ok([spelled(f, k), near(k)?, vec![format!("body : {}*", literal(f))]].concat()))?,
+        ));
+
+        let kinds = if query.kinds.is_empty() {
+            " NOT meta : kterm".to_string()
+        } else {
+            let list: Vec<String> = query.kinds.iter().map(|k| format!("meta : k{}", k.as_str())).collect();
+            format!(" AND ({})", list.join(" OR "))
+        };
+        let cases_wanted = query.kinds.is_empty() || query.kinds.contains(&Kind::Case);
+        let filtered = query.filters != Filters::default();
+        let mut found = Found { ids: Vec::new(), capped: false };
+        let mut seen = std::collections::HashSet::new();
+        for (tier, expression) in &tiers {
+            let expression = format!("({expression}){kinds}");
+            let mut ids = self.matching(&expression)?;
+            found.capped |= ids.len() > CANDIDATES;
+            ids.truncate(CANDIDATES);
+            ids.retain(|id| seen.insert(*id));
+            if ids.is_empty() {
+                continue;
+            }
+            if cases_wanted {
+                let open: std::collections::HashSet<i64> =
+                    self.matching(&format!("({expression}) AND meta : open"))?.into_iter().collect();
+                ids.sort_by_key(|id| (!open.contains(id), std::cmp::Reverse(*id)));
+            }
+            if filtered {
+                ids = self.passing_filters(&ids, &query.filters)?;
+            }
+            found.ids.extend(ids.into_iter().map(|id| (id, *tier)));
+            if found.ids.len() >= wanted && !filtered && *tier != Match::Text {
+                // Enough for the page from better tiers; lower tiers would only add to the count.
+                found.capped = true;
+                break;
+            }
+        }
+        Ok(found)
+    }
+
+    /// The ids, in their order, whose records pass the field filters (read only when filtering).
+    fn passing_filters(&self, ids: &[i64], f: &Filters) -> Result<Vec<i64>> {
+        let mut sql = String::from("SELECT id FROM records WHERE id IN (SELECT value FROM json_each(?1))");
+        let mut args: Vec<String> = vec![serde_json::to_string(ids)?];
+        let mut arg = |sql: &mut String, clause: &str, value: String| {
             args.push(value);
             sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
         };
-        if !query.kinds.is_empty() {
-            let list: Vec<String> = query.kinds.iter().map(|k| format!("'{}'", k.as_str())).collect();
-            sql.push_str(&format!(" AND r.kind IN ({})", list.join(",")));
-        } else {
-            sql.push_str(" AND r.kind <> 'term'");
-        }
         if let Some(v) = &f.status {
-            arg(&mut sql, " AND json_extract(r.body, '$.status') = ?", Value::String(v.clone()));
+            arg(&mut sql, " AND json_extract(body, '$.status') = ?", v.clone());
         }
         if let Some(v) = &f.case_kind {
-            arg(&mut sql, " AND json_extract(r.body, '$.case_kind') = ?", Value::String(v.clone()));
+            arg(&mut sql, " AND json_extract(body, '$.case_kind') = ?", v.clone());
         }
         if let Some(v) = &f.category {
-            arg(
-                &mut sql,
-                " AND EXISTS (SELECT 1 FROM json_each(r.body, '$.categories') WHERE value = ?)",
-                Value::String(v.clone()),
-            );
+            arg(&mut sql, " AND EXISTS (SELECT 1 FROM json_each(body, '$.categories') WHERE value = ?)", v.clone());
         }
         if let Some(v) = &f.region {
             arg(
                 &mut sql,
-                " AND coalesce(json_extract(r.body, '$.region'), json_extract(r.body, '$.place.region'), '') LIKE ?",
-                Value::String(format!("%{v}%")),
+                " AND coalesce(json_extract(body, '$.region'), json_extract(body, '$.place.region'), '') LIKE ?",
+                format!("%{v}%"),
             );
         }
         if let Some(v) = f.from {
-            arg(&mut sql, " AND r.date_to >= ?", Value::String(v.to_string()));
+            arg(&mut sql, " AND date_to >= ?", v.to_string());
         }
         if let Some(v) = f.to {
-            arg(&mut sql, " AND r.date_from <= ?", Value::String(v.to_string()));
+            arg(&mut sql, " AND date_from <= ?", v.to_string());
         }
-        sql.push_str(&format!(" LIMIT {}", CANDIDATES + 1));
-
         let mut stmt = self.conn.prepare(&sql)?;
-        let params = args.iter().map(|v| match v {
-            Value::String(s) => rusqlite::types::Value::Text(s.clone()),
-            other => rusqlite::types::Value::Text(other.to_string()),
-        });
-        let rows = stmt.query_map(params_from_iter(params), |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, Option<String>>(6)?,
-            ))
-        })?;
-        let mut ranked = Vec::new();
-        for row in rows {
-            let (uuid, kind, label, date_from, names_key, updated_at, status) = row?;
+        let passing: std::collections::HashSet<i64> =
+            stmt.query_map(params_from_iter(args.iter()), |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        Ok(ids.iter().copied().filter(|id| passing.contains(id)).collect())
+    }
+
+    /// The page's rows, in rank order.
+    fn hits(&self, page: &[(i64, Match)]) -> Result<Vec<Hit>> {
+        let mut stmt = self.conn.prepare_cached("SELECT uuid, kind, label, date_from FROM records WHERE id = ?1")?;
+        let mut hits = Vec::with_capacity(page.len());
+        for (rowid, matched) in page {
+            let row = stmt
+                .query_row([rowid], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?))
+                })
+                .optional()?;
+            let Some((uuid, kind, label, date_from)) = row else { continue };
             let kind = Kind::parse(&kind).ok_or_else(|| Error::VaultCorrupt(format!("unknown kind {kind}")))?;
-            let matched = rank(&names_key, tokens);
-            let open_case = kind == Kind::Case && status.as_deref() != Some("closed");
             let id = Uuid::parse_str(&uuid).map_err(|e| Error::VaultCorrupt(e.to_string()))?;
-            ranked.push((
-                matched,
-                !open_case,
-                std::cmp::Reverse(updated_at),
-                Hit { id, kind, label, date_from, matched },
-            ));
+            hits.push(Hit { id, kind, label, date_from, matched: *matched });
         }
-        let capped = ranked.len() > CANDIDATES;
-        ranked.truncate(CANDIDATES);
-        ranked.sort_by(|a, b| (a.0, a.1, &a.2).cmp(&(b.0, b.1, &b.2)));
-        let total = ranked.len() as u64;
-        let limit = if query.limit == 0 { 50 } else { query.limit } as usize;
-        let hits = ranked.into_iter().skip(query.offset as usize).take(limit).map(|r| r.3).collect();
-        Ok(SearchPage { total, capped, hits })
+        Ok(hits)
     }
 
     /// Rebuild the index record by record, in batches that each commit: an interrupted reindex
@@ -353,22 +404,5 @@ impl Vault {
             )
             .optional()?;
         Ok(n.unwrap_or(0) as u64)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranks_exact_above_prefix_above_transliterated_above_fuzzy() {
-        let key = format!("жыланбаев {}{SEP}марат {}", skeleton("жыланбаев"), skeleton("марат"));
-        let q = |t: &str| vec![(fold(t), skeleton(t))];
-        assert_eq!(rank(&key, &q("Жыланбаев")), Match::Exact);
-        assert_eq!(rank(&key, &q("жылан")), Match::Prefix);
-        assert_eq!(rank(&key, &q("Zhylanbaev")), Match::Transliterated);
-        assert_eq!(rank(&key, &q("zhylanb")), Match::Transliterated);
-        assert_eq!(rank(&key, &q("Zhylanbaef")), Match::Fuzzy);
-        assert_eq!(rank(&key, &q("Abishev")), Match::Text);
     }
 }

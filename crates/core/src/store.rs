@@ -392,7 +392,7 @@ pub struct ListOptions {
 
 /// Field filters for lists; each applies only when set. Dates compare with the record's date
 /// span, so "July 2024" overlaps a filter from 2024-07-15.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, optional_fields))]
 pub struct Filters {
