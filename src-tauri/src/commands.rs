@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use casebook_core::legal::{CalendarItem, CalendarQuery, Custody};
 use casebook_core::search::{SearchPage, SearchQuery};
 use casebook_core::store::{ListOptions, RecordJson};
 use casebook_core::views::{CaseFile, Dashboard, PersonFile};
@@ -229,4 +230,37 @@ pub fn search(state: State<'_, AppState>, query: SearchQuery) -> Reply<SearchPag
 #[tauri::command]
 pub fn vocabulary(state: State<'_, AppState>, name: String) -> Reply<Vec<RecordJson>> {
     state.with(|v| v.vocabulary(&name))
+}
+
+#[tauri::command]
+pub fn calendar(state: State<'_, AppState>, query: CalendarQuery) -> Reply<Vec<CalendarItem>> {
+    state.with(|v| v.calendar(&query))
+}
+
+#[tauri::command]
+pub fn detained_on(state: State<'_, AppState>, day: chrono::NaiveDate) -> Reply<Vec<Custody>> {
+    state.with(|v| v.detained_on(day))
+}
+
+#[tauri::command]
+pub fn postpone_hearing(
+    state: State<'_, AppState>,
+    id: String,
+    to: String,
+    reason: Option<String>,
+) -> Reply<RecordJson> {
+    let id = parse_id(&id)?;
+    state.with(|v| v.postpone_hearing(id, &to, reason.as_deref()).map(|r| r.view()))
+}
+
+/// Writes the calendar as an .ics file in the user's documents folder (or home) and returns its
+/// path. The UI asks first: the file is not encrypted.
+#[tauri::command]
+pub fn export_calendar(state: State<'_, AppState>, query: CalendarQuery) -> Reply<String> {
+    let items = state.with(|v| v.calendar(&query))?;
+    let text = casebook_core::ics::to_ics(&items, chrono::Utc::now());
+    let folder = dirs::document_dir().or_else(dirs::home_dir).unwrap_or_else(std::env::temp_dir);
+    let path = folder.join(format!("casebook-calendar-{}.ics", chrono::Local::now().format("%Y-%m-%d-%H%M%S")));
+    std::fs::write(&path, text).map_err(|e| IpcError::from(Error::io(&path, e)))?;
+    Ok(path.display().to_string())
 }

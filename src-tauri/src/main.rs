@@ -8,6 +8,7 @@ fn main() {
     let state = commands::AppState::from_env();
     let result = tauri::Builder::default()
         .manage(state)
+        .plugin(tauri_plugin_notification::init())
         .invoke_handler(tauri::generate_handler![
             commands::status,
             commands::create_vault,
@@ -26,6 +27,10 @@ fn main() {
             commands::dashboard,
             commands::search,
             commands::vocabulary,
+            commands::calendar,
+            commands::detained_on,
+            commands::postpone_hearing,
+            commands::export_calendar,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -1,6 +1,7 @@
 // The desktop app, driven as a user would drive it, in English, Russian and Kazakh:
-// create a vault, open the example archive, find "Жыланбаев", open his case, log a postponed
-// closed-door hearing, lock, fail to unlock with a wrong passphrase, unlock, find the hearing again.
+// create a vault, open the example archive, find "Жыланбаев", open his case, schedule a closed-door
+// hearing and postpone it, see both dates in the timeline and the new one in the calendar, lock,
+// fail to unlock with a wrong passphrase, unlock, find the hearing again.
 // Every step saves a screenshot to tests/e2e/screenshots/; a missing expected text fails the step.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -19,6 +20,16 @@ mkdirSync(shots, { recursive: true });
 const catalogue = (lang) => JSON.parse(readFileSync(join(root, "ui", "src", "locales", `${lang}.json`), "utf8"));
 const PASSPHRASE = "monitor in a courthouse corridor";
 const MARKER = "Judge ill; the public was not let in (e2e)";
+// The hearing is scheduled for tomorrow at 10:00 and postponed to 11:30 the same day, so that a
+// two-day reminder is due when the vault is unlocked again.
+const day = (offset) => {
+  const d = new Date();
+  d.setDate(d.getDate() + offset);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+};
+const FIRST_DATE = day(1);
+const NEW_DATE = day(1);
+const monthsAhead = (Number(NEW_DATE.slice(0, 4)) - new Date().getFullYear()) * 12 + Number(NEW_DATE.slice(5, 7)) - (new Date().getMonth() + 1);
 
 for (const lang of ["en", "ru", "kk"]) {
   test(`the courthouse scenario in ${lang}`, { timeout: 180_000 }, async () => {
@@ -64,20 +75,41 @@ for (const lang of ["en", "ru", "kk"]) {
       await d.find('[data-testid="case-title"]', { text: "Zhylanbaev" });
       await shot("case");
 
-      // 4. Log a hearing that was postponed and held behind closed doors.
+      // 4. Schedule a closed hearing, then postpone it with a reason: both dates stay in the timeline.
       await d.click('[data-testid="case-add-hearing"]');
-      await d.type('[data-testid="field-scheduled"]', "2026-12-15T10:00");
-      await d.choose('[data-testid="field-status"]', "postponed");
+      await d.type('[data-testid="field-scheduled"]', `${FIRST_DATE}T10:00`);
+      await d.choose('[data-testid="field-status"]', "scheduled");
       await d.click('[data-testid="field-closed_door"]');
-      await d.type('[data-testid="field-postponement_reason"]', MARKER);
       await shot("hearing-form");
       await d.click('[data-testid="form-save"]');
+      await d.click('[data-testid="hearing-postpone"]');
+      await d.type('[data-testid="postpone-to"]', `${NEW_DATE}T11:30`);
+      await d.type('[data-testid="postpone-reason"]', MARKER);
+      await shot("postpone-form");
+      await d.click('[data-testid="postpone-save"]');
       const entry = await d.text('[data-testid="timeline"] li', { text: MARKER });
       assert.ok(entry.includes(L.hearing.closed_door), `closed-door badge missing: ${entry}`);
-      assert.ok(entry.includes(L.hearing_status?.postponed ?? ""), `status missing: ${entry}`);
-      await shot("hearing-in-timeline");
+      assert.ok(entry.includes("10:00"), `the postponed date is missing: ${entry}`);
+      const moved = await d.text('[data-testid="timeline"] li', { text: "11:30" });
+      assert.ok(moved.includes("10:00"), `the new hearing does not show the date it was postponed from: ${moved}`);
+      await shot("hearing-postponed-in-timeline");
 
-      // 5. Lock: no record text may stay in the DOM.
+      // 4b. The calendar shows the new date (agenda and month), with the earlier date beside it.
+      await d.click('[data-testid="nav.calendar"]');
+      const agenda = await d.text('[data-testid="calendar-agenda"] [data-testid="calendar-item"]', { text: "11:30" });
+      assert.ok(agenda.includes(`${FIRST_DATE} 10:00`), `earlier date missing in the agenda: ${agenda}`);
+      assert.ok(agenda.includes(L.hearing.closed_door), `closed-door badge missing in the agenda: ${agenda}`);
+      await shot("calendar-agenda");
+      await d.click('[data-testid="calendar-mode-month"]');
+      for (let i = 0; i < monthsAhead; i++) await d.click('[data-testid="calendar-next"]');
+      await d.find(`[data-day="${NEW_DATE}"] [data-testid="calendar-item"]`, { text: "11:30" });
+      // WebKit can paint a frame after the DOM changed: let it catch up before the screenshot.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await shot("calendar-month");
+
+      // 5. Ask for reminders two days ahead, then lock: no record text may stay in the DOM.
+      await d.click('[data-testid="nav.settings"]');
+      await d.choose('[data-testid="settings-reminder"]', "2880");
       await d.click('[data-testid="lock"]');
       await d.find('[data-testid="unlock-passphrase"]');
       const dom = await d.run("return document.documentElement.outerHTML + document.body.innerText;");
@@ -96,6 +128,10 @@ for (const lang of ["en", "ru", "kk"]) {
       // 7. The right one opens it, and the hearing is there.
       await d.type('[data-testid="unlock-passphrase"]', PASSPHRASE);
       await d.click('[data-testid="unlock-submit"]');
+      // Unlocking checks reminders: tomorrow's hearing is within the two days asked for.
+      const reminder = await d.text('[data-testid="reminder"]', { text: "11:30", timeout: 20_000 });
+      assert.ok(reminder.includes(NEW_DATE), `reminder without the hearing's date: ${reminder}`);
+      await shot("reminder");
       await d.click('[data-testid="open-search"]', { timeout: 20_000 });
       await d.type('[data-testid="search-input"]', "Zhylanbaev");
       await d.click('[data-testid="search-result"]', { text: "Жыланбаев" });

@@ -148,10 +148,14 @@ impl Vault {
             "SELECT uuid FROM records WHERE kind='hearing' AND deleted=0 AND date_from >= ?1 ORDER BY date_from LIMIT 20",
             &[&day],
         )?;
-        let detained_today = self.records_where(
-            "SELECT uuid FROM records WHERE kind='detention' AND deleted=0 AND date_from <= ?1 AND date_to >= ?1 ORDER BY date_from LIMIT 200",
-            &[&day],
-        )?;
+        // The same rule as `detained --on` (release computed from term and extensions).
+        let detained_today = self
+            .detained_on(today)?
+            .into_iter()
+            .filter(|c| c.certain)
+            .take(200)
+            .map(|c| self.get(c.detention).map(|r| r.view()))
+            .collect::<Result<Vec<_>>>()?;
         let mut stmt = self.conn.prepare(
             "SELECT uuid, label, date_from, updated_at FROM records WHERE kind='case' AND deleted=0 ORDER BY updated_at DESC LIMIT 10",
         )?;

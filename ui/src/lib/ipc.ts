@@ -1,6 +1,7 @@
 // The only module that talks to the desktop shell. Every command's input and output type is here;
 // errors arrive as `{code, message}` with the same stable codes as the CLI (docs/cli.md).
 import { invoke } from "@tauri-apps/api/core";
+import { isPermissionGranted, requestPermission, sendNotification } from "@tauri-apps/plugin-notification";
 
 // Types generated from the Rust types by ts-rs (`cargo test` writes ./bindings; scripts/test
 // fails when they are stale), so the shell and the UI cannot drift apart.
@@ -20,8 +21,12 @@ import type { IpcError as IpcErrorShape } from "./bindings/IpcError";
 import type { SearchQuery } from "./bindings/SearchQuery";
 import type { SearchPage } from "./bindings/SearchPage";
 import type { Hit } from "./bindings/Hit";
+import type { CalendarItem } from "./bindings/CalendarItem";
+import type { CalendarQuery } from "./bindings/CalendarQuery";
+import type { Custody } from "./bindings/Custody";
+import type { ItemKind } from "./bindings/ItemKind";
 
-export type { SearchQuery, SearchPage, Hit };
+export type { SearchQuery, SearchPage, Hit, CalendarItem, CalendarQuery, Custody, ItemKind };
 export type { Kind, RecordJson, Summary, Status, Created, Page, ImportSummary, Filters, Party, CaseFile, PersonFile, Dashboard };
 
 export class IpcError extends Error {
@@ -66,4 +71,20 @@ export const shell = {
   dashboard: () => call<Dashboard>("dashboard"),
   search: (query: SearchQuery) => call<SearchPage>("search", { query }),
   vocabulary: (name: string) => call<RecordJson[]>("vocabulary", { name }),
+  calendar: (query: CalendarQuery) => call<CalendarItem[]>("calendar", { query }),
+  detainedOn: (day: string) => call<Custody[]>("detained_on", { day }),
+  postponeHearing: (id: string, to: string, reason: string | null) =>
+    call<RecordJson>("postpone_hearing", { id, to, reason }),
+  exportCalendar: (query: CalendarQuery) => call<string>("export_calendar", { query }),
+  /** A desktop notification; false when the system has none or the user refused them. */
+  notify: async (title: string, body: string): Promise<boolean> => {
+    try {
+      let granted = await isPermissionGranted();
+      if (!granted) granted = (await requestPermission()) === "granted";
+      if (granted) sendNotification({ title, body });
+      return granted;
+    } catch {
+      return false;
+    }
+  },
 };

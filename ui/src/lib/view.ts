@@ -8,6 +8,7 @@ export type View =
   | { name: "person"; id: string }
   | { name: "record"; id: string }
   | { name: "new"; kind: Kind; preset?: Record<string, unknown> }
+  | { name: "calendar" }
   | { name: "settings" };
 
 export type Go = (view: View) => void;
