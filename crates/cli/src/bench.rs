@@ -194,3 +194,110 @@ pub fn search(records: u32, json_out: bool) -> Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
+
+/// Peak resident memory since the last reset, in MiB (Linux; 0 elsewhere).
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+fn reset_peak_rss() {
+    // "5" resets the peak-RSS counter (Linux 4.0+); harmless where unsupported.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn synced_copy(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
+    std::fs::copy(from, to).map_err(|e| casebook_core::Error::io(to, e))?;
+    std::fs::File::open(to).and_then(|f| f.sync_all()).map_err(|e| casebook_core::Error::io(to, e))
+}
+
+/// `casebook bench --attachments`: a file of `mib` MiB in and out of the vault, beside a raw copy.
+pub fn attachments(mib: u64, json_out: bool) -> Result<()> {
+    use std::io::Write;
+    let dir = tempfile_dir()?;
+    let result = (|| {
+        let source = dir.join("evidence.bin");
+        {
+            // Incompressible bytes, written once (not timed).
+            let mut f = std::io::BufWriter::new(
+                std::fs::File::create(&source).map_err(|e| casebook_core::Error::io(&source, e))?,
+            );
+            let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+            let mut block = vec![0u8; 1 << 20];
+            for _ in 0..mib {
+                for chunk in block.chunks_mut(8) {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
+                }
+                f.write_all(&block).map_err(|e| casebook_core::Error::io(&source, e))?;
+            }
+            f.flush().map_err(|e| casebook_core::Error::io(&source, e))?;
+        }
+        let bytes = mib as f64;
+
+        reset_peak_rss();
+        let start = Instant::now();
+        synced_copy(&source, &dir.join("raw-copy.bin"))?;
+        let raw = start.elapsed().as_secs_f64();
+        let raw_rss = peak_rss_mib();
+        std::fs::remove_file(dir.join("raw-copy.bin")).ok();
+
+        let passphrase = Passphrase::new("benchmark passphrase".into());
+        let (mut vault, _) = Vault::create(&dir.join("vault"), &passphrase, KdfParams::with_memory_mib(8, 1)?)?;
+        let person = vault.add(Kind::Person, json!({"names": [{"value": "Benchmark"}]}))?;
+        reset_peak_rss();
+        let start = Instant::now();
+        let file = std::fs::File::open(&source).map_err(|e| casebook_core::Error::io(&source, e))?;
+        let stored = vault.attach(person.id, "evidence.bin", std::io::BufReader::new(file), None)?;
+        let intake = start.elapsed().as_secs_f64();
+        let intake_rss = peak_rss_mib();
+
+        let out = dir.join("read-back.bin");
+        reset_peak_rss();
+        let start = Instant::now();
+        {
+            let file = std::fs::File::create(&out).map_err(|e| casebook_core::Error::io(&out, e))?;
+            let mut writer = std::io::BufWriter::new(file);
+            vault.read_attachment(stored.id, &mut writer)?;
+            let file = writer.into_inner().map_err(|e| casebook_core::Error::io(&out, e.into_error()))?;
+            file.sync_all().map_err(|e| casebook_core::Error::io(&out, e))?;
+        }
+        let read = start.elapsed().as_secs_f64();
+        let read_rss = peak_rss_mib();
+        let rate = |s: f64| bytes / s;
+        if json_out {
+            crate::output::print_json(&json!({
+                "mib": mib,
+                "raw_copy": {"seconds": raw, "mib_per_second": rate(raw), "peak_rss_mib": raw_rss},
+                "intake": {"seconds": intake, "mib_per_second": rate(intake), "peak_rss_mib": intake_rss},
+                "read_back": {"seconds": read, "mib_per_second": rate(read), "peak_rss_mib": read_rss},
+                "intake_time_over_raw_copy": intake / raw,
+                "read_back_time_over_raw_copy": read / raw
+            }));
+        } else {
+            println!("A {mib} MiB file (SHA-256 verified at intake and read-back), beside a raw file copy:");
+            println!("                         time       MiB/s   peak RSS");
+            println!("  raw copy (baseline) {raw:7.2} s  {:8.1}  {raw_rss:6.0} MiB", rate(raw));
+            println!(
+                "  attach (intake)     {intake:7.2} s  {:8.1}  {intake_rss:6.0} MiB  {:.2}× raw",
+                rate(intake),
+                intake / raw
+            );
+            println!(
+                "  read back           {read:7.2} s  {:8.1}  {read_rss:6.0} MiB  {:.2}× raw",
+                rate(read),
+                read / raw
+            );
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}

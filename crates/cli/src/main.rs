@@ -2,6 +2,7 @@
 //! `casebook_core`; this file parses arguments, gets secrets and prints results.
 
 mod bench;
+mod files;
 mod legal;
 mod output;
 mod secrets;
@@ -132,6 +133,24 @@ enum Command {
     Source(RecordCmd),
     #[command(subcommand)]
     Partner(RecordCmd),
+    /// Attachments' intake records (list, show, edit notes, delete). Add them with `attach`.
+    #[command(subcommand)]
+    Attachment(RecordCmd),
+    /// Attach a file to a record: stored encrypted in the vault, hashed (SHA-256), type sniffed, EXIF read.
+    Attach {
+        record: String,
+        file: PathBuf,
+        #[arg(long)]
+        notes: Option<String>,
+    },
+    /// Write a DECRYPTED copy of an attachment (verified against its intake hash); - for standard output.
+    SaveCopy {
+        id: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Rebuild the vault file without free space (after deleting attachments, the file shrinks).
+    Compact,
     /// Vocabulary entries (violation categories, event types, roles, legal provisions…).
     #[command(subcommand)]
     Term(RecordCmd),
@@ -177,6 +196,11 @@ enum Command {
         /// Benchmark search (index build, p50/p95/p99 query latency) instead of inserts.
         #[arg(long)]
         search: bool,
+        /// Benchmark attachments: a file of --mib MiB in and out of the vault, beside a raw copy.
+        #[arg(long)]
+        attachments: bool,
+        #[arg(long, default_value_t = 1024)]
+        mib: u64,
     },
     #[command(subcommand, hide = true)]
     Dev(DevCmd),
@@ -348,6 +372,7 @@ fn kind_of(command: &Command) -> Option<(Kind, &RecordCmd)> {
         Command::Source(c) => (Kind::Source, c),
         Command::Partner(c) => (Kind::Partner, c),
         Command::Term(c) => (Kind::Term, c),
+        Command::Attachment(c) => (Kind::Attachment, c),
         _ => return None,
     })
 }
@@ -538,12 +563,18 @@ fn run(cli: Cli) -> Result<()> {
             }
             say(&cli, json!({"reindexed": done}), &format!("Search index rebuilt for {done} records."));
         }
+        Command::Attach { record, file, notes } => {
+            files::attach(&mut open(&cli)?, cli.json, record, file, notes.as_deref())?
+        }
+        Command::SaveCopy { id, out } => files::save_copy(&open(&cli)?, cli.json, id, out)?,
+        Command::Compact => files::compact(&mut open(&cli)?, cli.json)?,
         Command::Hearings(cmd) => legal::hearings(&mut open(&cli)?, cli.json, cmd)?,
         Command::Detained { on } => legal::detained(&open(&cli)?, cli.json, *on)?,
         Command::Deadlines { days, from } => legal::deadlines(&open(&cli)?, cli.json, *days, *from)?,
         Command::Calendar(cmd) => legal::calendar(&open(&cli)?, cli.json, cmd)?,
-        Command::Bench { records, search: false } => bench::run(*records, cli.json)?,
-        Command::Bench { records, search: true } => bench::search(*records, cli.json)?,
+        Command::Bench { mib, attachments: true, .. } => bench::attachments(*mib, cli.json)?,
+        Command::Bench { records, search: true, .. } => bench::search(*records, cli.json)?,
+        Command::Bench { records, .. } => bench::run(*records, cli.json)?,
         Command::Dev(DevCmd::Generate { people, cases, events, seed }) => {
             let mut vault = open(&cli)?;
             let plan = casebook_core::generate::Plan { people: *people, cases: *cases, events: *events, seed: *seed };

@@ -39,6 +39,7 @@ impl Vault {
 
         let audit_entries = self.check_audit_chain(&mut problems)?;
         let records = self.check_records(&mut problems)?;
+        problems.extend(self.verify_attachments()?.into_iter().map(|p| format!("attachments: {p}")));
         let unindexed = self.unindexed()?;
         if unindexed > 0 {
             problems.push(format!(

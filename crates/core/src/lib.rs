@@ -2,6 +2,7 @@
 //! exchange formats. It knows nothing of Tauri or of terminals; the CLI and the desktop shell are
 //! two thin fronts on this API.
 
+pub mod attachments;
 pub mod check;
 pub mod date;
 pub mod error;

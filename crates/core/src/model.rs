@@ -33,11 +33,12 @@ pub enum Kind {
     Charge,
     Hearing,
     Decision,
+    Attachment,
 }
 
 impl Kind {
     /// Export order: anything a record refers to comes before it.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Term,
         Kind::Partner,
         Kind::Source,
@@ -50,6 +51,7 @@ impl Kind {
         Kind::Charge,
         Kind::Hearing,
         Kind::Decision,
+        Kind::Attachment,
     ];
 
     pub fn as_str(&self) -> &'static str {
@@ -66,6 +68,7 @@ impl Kind {
             Kind::Charge => "charge",
             Kind::Hearing => "hearing",
             Kind::Decision => "decision",
+            Kind::Attachment => "attachment",
         }
     }
 
@@ -603,6 +606,40 @@ pub struct Decision {
     pub notes: Option<String>,
 }
 
+// ---------------------------------------------------------------- evidence files
+
+/// A file attached to a record. The bytes live in the vault (`attachments.rs`); this is the
+/// intake record: what was received, when, and its SHA-256 at intake, re-verified by `check`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Attachment {
+    /// The record it belongs to (a hearing, a detention, a person…).
+    pub record: Uuid,
+    /// The file's name as received.
+    pub name: String,
+    /// Sniffed from the content, not taken from the name.
+    pub media_type: String,
+    pub size: u64,
+    /// Hex SHA-256 of the content at intake.
+    pub sha256: String,
+    /// From EXIF: when the photo was taken, by what camera, where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taken_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub camera: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gps: Option<Gps>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gps {
+    pub latitude: f64,
+    pub longitude: f64,
+}
+
 // ---------------------------------------------------------------- the sum of all kinds
 
 #[derive(Debug, Clone, PartialEq)]
@@ -619,6 +656,7 @@ pub enum Body {
     Charge(Charge),
     Hearing(Hearing),
     Decision(Decision),
+    Attachment(Attachment),
 }
 
 /// A reference from one record to another, with the kinds it may point to.
@@ -649,6 +687,7 @@ impl Body {
             Body::Charge(_) => Kind::Charge,
             Body::Hearing(_) => Kind::Hearing,
             Body::Decision(_) => Kind::Decision,
+            Body::Attachment(_) => Kind::Attachment,
         }
     }
 
@@ -674,6 +713,7 @@ impl Body {
             Kind::Charge => Body::Charge(parse(value)?),
             Kind::Hearing => Body::Hearing(parse(value)?),
             Kind::Decision => Body::Decision(parse(value)?),
+            Kind::Attachment => Body::Attachment(parse(value)?),
         })
     }
 
@@ -691,6 +731,7 @@ impl Body {
             Body::Charge(b) => serde_json::to_value(b),
             Body::Hearing(b) => serde_json::to_value(b),
             Body::Decision(b) => serde_json::to_value(b),
+            Body::Attachment(b) => serde_json::to_value(b),
         };
         // Plain structs of strings, numbers and UUIDs always serialise.
         result.unwrap_or(serde_json::Value::Null)
@@ -719,6 +760,7 @@ impl Body {
             Body::Charge(c) => c.provision.clone(),
             Body::Hearing(h) => format!("hearing {} ({})", h.scheduled, h.status),
             Body::Decision(d) => format!("{} of {}", d.decision_kind, d.date.human()),
+            Body::Attachment(a) => a.name.clone(),
         }
     }
 
@@ -741,7 +783,7 @@ impl Body {
             Body::Source(s) => s.date.as_ref().and_then(span),
             Body::Proceeding(p) => p.started.as_ref().and_then(span),
             Body::Charge(c) => c.date.as_ref().and_then(span),
-            Body::Person(_) | Body::Organisation(_) | Body::Term(_) | Body::Partner(_) => None,
+            Body::Person(_) | Body::Organisation(_) | Body::Term(_) | Body::Partner(_) | Body::Attachment(_) => None,
         }
     }
 
@@ -826,6 +868,10 @@ impl Body {
                     }
                 }
             }
+            Body::Attachment(a) => {
+                let any: &'static [Kind] = &Kind::ALL;
+                r(&mut out, "record", a.record, any);
+            }
         }
         out
     }
@@ -844,7 +890,7 @@ impl Body {
             }
         };
         match self {
-            Body::Term(_) | Body::Partner(_) => {}
+            Body::Term(_) | Body::Partner(_) | Body::Attachment(_) => {}
             Body::Source(s) => {
                 out.push(("source_kind", "source_kind", s.source_kind.clone()));
                 if let Some(rel) = &s.reliability {
@@ -945,6 +991,12 @@ impl Body {
                 }
             }
             Body::Proceeding(_) | Body::Charge(_) | Body::Decision(_) => {}
+            Body::Attachment(a) => {
+                required("name", &a.name)?;
+                if a.sha256.len() != 64 || !a.sha256.chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(("sha256".into(), "must be 64 hexadecimal digits".into()));
+                }
+            }
             Body::Hearing(h) => {
                 let ok = chrono::NaiveDateTime::parse_from_str(&h.scheduled, "%Y-%m-%dT%H:%M").is_ok()
                     || chrono::NaiveDate::parse_from_str(&h.scheduled, "%Y-%m-%d").is_ok();

@@ -11,7 +11,7 @@ use crate::model::Body;
 use crate::store::Writer;
 use crate::vault::Vault;
 
-pub const LATEST: u32 = 4;
+pub const LATEST: u32 = 5;
 /// The version since which every write keeps the search index (v3 created it; v4 rebuilt it).
 pub const SEARCH_VERSION: u32 = 4;
 
@@ -139,6 +139,7 @@ pub(crate) fn migrate(vault: &mut Vault, target: u32) -> Result<()> {
                 detention_spans(&mut w)?;
                 v4_search_index(&mut w)?;
             }
+            5 => w.tx.execute_batch(crate::attachments::SCHEMA_V5)?,
             3 => v3_search_index(&mut w)?,
             _ => return Err(Error::Storage(format!("no migration to version {next}"))),
         }

@@ -113,6 +113,7 @@ fn indexed_text(body: &Body) -> (Vec<String>, Vec<String>) {
         Body::Proceeding(p) => [&p.case_number, &p.court_name, &p.judge_name].into_iter().flatten().cloned().collect(),
         Body::Charge(c) => vec![c.provision.clone()],
         Body::Term(t) => t.labels.values().cloned().chain([t.code.clone()]).collect(),
+        Body::Attachment(a) => vec![a.name.clone()],
         Body::Detention(_) | Body::Hearing(_) | Body::Decision(_) => Vec::new(),
     };
     names.retain(|n| !n.trim().is_empty());

@@ -449,6 +449,12 @@ impl Vault {
     }
 
     pub fn add(&mut self, kind: Kind, fields: Value) -> Result<Record> {
+        if kind == Kind::Attachment {
+            return Err(Error::InvalidInput(
+                "attachments are added with their file: `casebook attach RECORD FILE`, or by dropping it in the app"
+                    .into(),
+            ));
+        }
         let id = Uuid::now_v7();
         let body = Body::from_json(kind, fields)
             .map_err(|(field, problem)| Error::invalid(format!("new {kind}"), field, problem))?;
@@ -478,6 +484,19 @@ impl Vault {
         let current = self.get(id)?;
         let body = Body::from_json(current.kind, fields)
             .map_err(|(field, problem)| Error::invalid(format!("{} {id}", current.kind), field, problem))?;
+        if let (Body::Attachment(before), Body::Attachment(after)) = (&current.body, &body) {
+            // The intake facts are evidence: only the notes may change.
+            let facts = |a: &crate::model::Attachment| {
+                (a.record, a.name.clone(), a.media_type.clone(), a.size, a.sha256.clone())
+            };
+            if facts(before) != facts(after) {
+                return Err(Error::invalid(
+                    format!("attachment {id}"),
+                    "(record)",
+                    "what was received (file, name, type, size, hash, record) cannot be changed; only notes can",
+                ));
+            }
+        }
         let mut w = self.writer()?;
         w.put(id, &body, Some(&current.created_at), None, "update")?;
         w.commit()?;
@@ -525,6 +544,10 @@ impl Vault {
         )?;
         let rowid: i64 = w.tx.query_row("SELECT id FROM records WHERE uuid = ?1", [id.to_string()], |r| r.get(0))?;
         w.tx.execute("DELETE FROM record_refs WHERE from_id = ?1", [rowid])?;
+        if record.kind == Kind::Attachment {
+            // secure_delete overwrites the freed pages; `compact` returns them to the file system.
+            w.tx.execute("DELETE FROM attachment_chunks WHERE attachment = ?1", [id.to_string()])?;
+        }
         if w.indexing {
             w.index(rowid, None)?;
         }

@@ -40,6 +40,16 @@ pub struct Vault {
     key: VaultKey,
 }
 
+impl Vault {
+    /// Bytes the vault's database takes on disk, write-ahead log included.
+    pub fn file_size(&self) -> Result<u64> {
+        let db = db_path(&self.dir);
+        let wal = db.with_extension("db-wal");
+        let size = |p: &Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        Ok(size(&db) + size(&wal))
+    }
+}
+
 fn db_path(dir: &Path) -> PathBuf {
     dir.join(DB_FILE)
 }

@@ -17,6 +17,8 @@ export interface FieldSpec {
 const party: Kind[] = ["person", "organisation"];
 
 export const fieldsByKind: Record<Kind, FieldSpec[]> = {
+  // What was received is fixed at intake; only the notes are edited.
+  attachment: [{ name: "notes", type: "textarea" }],
   event: [
     { name: "title", type: "text", required: true },
     { name: "event_type", type: "code", vocabulary: "event_type", required: true },
@@ -67,6 +69,7 @@ export const fieldsByKind: Record<Kind, FieldSpec[]> = {
     { name: "detention_kind", type: "code", vocabulary: "detention_kind", required: true },
     { name: "start", type: "date", required: true },
     { name: "term_days", type: "number" },
+    { name: "credited_days", type: "number" },
     { name: "planned_end", type: "date" },
     { name: "actual_end", type: "date" },
     { name: "place", type: "json" },
