@@ -264,3 +264,121 @@ pub fn export_calendar(state: State<'_, AppState>, query: CalendarQuery) -> Repl
     std::fs::write(&path, text).map_err(|e| IpcError::from(Error::io(&path, e)))?;
     Ok(path.display().to_string())
 }
+
+/// The attachments of a record, newest first.
+#[tauri::command]
+pub fn attachments_of(state: State<'_, AppState>, id: String) -> Reply<Vec<RecordJson>> {
+    let id = parse_id(&id)?;
+    state.with(|v| {
+        let mut out = Vec::new();
+        for r in v.referrers(id)?.into_iter().filter(|r| r.kind == Kind::Attachment) {
+            out.push(v.get(r.id)?.view());
+        }
+        out.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        Ok(out)
+    })
+}
+
+/// A file chosen in the window: its bytes come as the raw request body (no JSON, no base64), the
+/// record and the file name as headers.
+#[tauri::command]
+pub fn attach_bytes(state: State<'_, AppState>, request: tauri::ipc::Request<'_>) -> Reply<RecordJson> {
+    let header = |name: &str| -> Reply<String> {
+        let value = request.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        // File names may be any script: the UI sends them percent-encoded.
+        percent_decode(value).ok_or_else(|| Error::InvalidInput(format!("the {name} header is not valid")).into())
+    };
+    let record = parse_id(&header("x-record")?)?;
+    let name = header("x-name")?;
+    let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
+        return Err(Error::InvalidInput("the file's content did not arrive".into()).into());
+    };
+    state.with(|v| v.attach(record, &name, std::io::Cursor::new(bytes), None).map(|r| r.view()))
+}
+
+/// A file dropped on the window: the shell reads it from its path, streaming.
+#[tauri::command]
+pub fn attach_path(state: State<'_, AppState>, id: String, path: PathBuf) -> Reply<RecordJson> {
+    let record = parse_id(&id)?;
+    let file = std::fs::File::open(&path).map_err(|e| IpcError::from(Error::io(&path, e)))?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("attachment").to_string();
+    state.with(|v| v.attach(record, &name, std::io::BufReader::new(file), None).map(|r| r.view()))
+}
+
+/// "Save a decrypted copy", after the UI's warning: into Downloads (or home), never overwriting.
+#[tauri::command]
+pub fn save_attachment_copy(state: State<'_, AppState>, id: String) -> Reply<String> {
+    let id = parse_id(&id)?;
+    let folder = dirs::download_dir().or_else(dirs::home_dir).unwrap_or_else(std::env::temp_dir);
+    state.with(|v| {
+        let record = v.get(id)?;
+        let casebook_core::Body::Attachment(a) = &record.body else {
+            return Err(Error::InvalidInput("not an attachment".into()));
+        };
+        let safe: String = a.name.chars().map(|c| if "/\\:\0".contains(c) { '_' } else { c }).collect();
+        let mut path = folder.join(&safe);
+        for n in 1.. {
+            if !path.exists() {
+                break;
+            }
+            path = folder.join(format!("{n}-{safe}"));
+        }
+        let file =
+            std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| Error::io(&path, e))?;
+        let mut writer = std::io::BufWriter::new(file);
+        if let Err(e) = v.read_attachment(id, &mut writer) {
+            drop(writer);
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
+        std::io::Write::flush(&mut writer).map_err(|e| Error::io(&path, e))?;
+        Ok(path.display().to_string())
+    })
+}
+
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// `casebook://localhost/attachment/ID`: an attachment's bytes, decrypted in memory for the viewer
+/// and thumbnails, never cached (no-store) and refused while the vault is locked.
+pub fn serve_attachment(state: &AppState, path: &str) -> tauri::http::Response<Vec<u8>> {
+    let respond = |status: u16, media_type: &str, body: Vec<u8>| {
+        tauri::http::Response::builder()
+            .status(status)
+            .header("Content-Type", media_type)
+            .header("Cache-Control", "no-store")
+            .header("X-Content-Type-Options", "nosniff")
+            .body(body)
+            .unwrap_or_default()
+    };
+    let Some(id) = path.strip_prefix("/attachment/").and_then(|id| Uuid::parse_str(id).ok()) else {
+        return respond(404, "text/plain", Vec::new());
+    };
+    let result = state.with(|v| {
+        let casebook_core::Body::Attachment(a) = v.get(id)?.body else {
+            return Err(Error::NotFound("not an attachment".into()));
+        };
+        let mut bytes = Vec::with_capacity(usize::try_from(a.size).unwrap_or(0));
+        v.read_attachment(id, &mut bytes)?;
+        Ok((a.media_type, bytes))
+    });
+    match result {
+        Ok((media_type, bytes)) => respond(200, &media_type, bytes),
+        Err(e) if e.code == "vault_locked" => respond(403, "text/plain", Vec::new()),
+        Err(_) => respond(404, "text/plain", Vec::new()),
+    }
+}

@@ -9,6 +9,10 @@ fn main() {
     let result = tauri::Builder::default()
         .manage(state)
         .plugin(tauri_plugin_notification::init())
+        .register_uri_scheme_protocol("casebook", |ctx, request| {
+            use tauri::Manager;
+            commands::serve_attachment(&ctx.app_handle().state::<commands::AppState>(), request.uri().path())
+        })
         .invoke_handler(tauri::generate_handler![
             commands::status,
             commands::create_vault,
@@ -31,6 +35,10 @@ fn main() {
             commands::detained_on,
             commands::postpone_hearing,
             commands::export_calendar,
+            commands::attachments_of,
+            commands::attach_bytes,
+            commands::attach_path,
+            commands::save_attachment_copy,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

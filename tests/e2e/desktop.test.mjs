@@ -5,7 +5,7 @@
 // Every step saves a screenshot to tests/e2e/screenshots/; a missing expected text fails the step.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,6 +20,19 @@ mkdirSync(shots, { recursive: true });
 const catalogue = (lang) => JSON.parse(readFileSync(join(root, "ui", "src", "locales", `${lang}.json`), "utf8"));
 const PASSPHRASE = "monitor in a courthouse corridor";
 const MARKER = "Judge ill; the public was not let in (e2e)";
+const SCHEDULED = { en: "Scheduled", ru: "Назначено", kk: "Тағайындалды" };
+const PHOTO = join(root, "crates", "cli", "tests", "fixtures", "court-notice.jpg");
+// A string inside the photo's EXIF: if it appears in any file the app wrote, plaintext leaked.
+const PHOTO_CANARY = Buffer.from("CANARY-court-notice-5d1e9f");
+function filesUnder(dir) {
+  const out = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...filesUnder(path));
+    else if (entry.isFile()) out.push([path, readFileSync(path)]);
+  }
+  return out;
+}
 // The hearing is scheduled for tomorrow at 10:00 and postponed to 11:30 the same day, so that a
 // two-day reminder is due when the vault is unlocked again.
 const day = (offset) => {
@@ -41,8 +54,10 @@ for (const lang of ["en", "ru", "kk"]) {
       XDG_DATA_HOME: join(home, "data"),
       XDG_CACHE_HOME: join(home, "cache"),
       XDG_CONFIG_HOME: join(home, "config"),
+      TMPDIR: join(home, "tmp"),
       CASEBOOK_VAULT: join(home, "vault"),
     };
+    mkdirSync(env.TMPDIR, { recursive: true });
     const d = await Driver.start({ application, env });
     let step = 0;
     const shot = async (name) => writeFileSync(join(shots, `${lang}-${String(++step).padStart(2, "0")}-${name}.png`), await d.screenshot());
@@ -94,6 +109,25 @@ for (const lang of ["en", "ru", "kk"]) {
       assert.ok(moved.includes("10:00"), `the new hearing does not show the date it was postponed from: ${moved}`);
       await shot("hearing-postponed-in-timeline");
 
+      // 4a. Attach a photo of the notice to the new hearing and view it: decrypted in memory only.
+      await d.click('[data-testid="timeline-hearing"]', { text: SCHEDULED[lang] });
+      const input = await d.find('[data-testid="attach-input"]');
+      await d.cmd("POST", `/element/${input}/value`, { text: PHOTO });
+      await d.click('[data-testid="attachment-thumb"]', { timeout: 30_000 });
+      await d.find('[data-testid="viewer-image"]');
+      for (let i = 0; i < 50; i++) {
+        if (await d.run('const i = document.querySelector("[data-testid=viewer-image]"); return i.complete && i.naturalWidth > 0;')) break;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const width = await d.run('return document.querySelector("[data-testid=viewer-image]").naturalWidth;');
+      assert.equal(width, 320, "the viewer shows the decrypted photo");
+      assert.equal(await d.text('[data-testid="viewer-taken"]'), "2026-11-25 09:41:00");
+      await shot("attachment-viewer");
+      await d.click('[data-testid="viewer-close"]');
+      for (const [path, bytes] of filesUnder(home)) {
+        assert.ok(!bytes.includes(PHOTO_CANARY), `${path} holds the photo's bytes in plaintext`);
+      }
+
       // 4b. The calendar shows the new date (agenda and month), with the earlier date beside it.
       await d.click('[data-testid="nav.calendar"]');
       const agenda = await d.text('[data-testid="calendar-agenda"] [data-testid="calendar-item"]', { text: "11:30" });
@@ -139,8 +173,17 @@ for (const lang of ["en", "ru", "kk"]) {
       await d.find('[data-testid="timeline"] li', { text: MARKER });
       await shot("hearing-after-unlock");
 
+      // Nothing the app wrote while running (vault, cache, config, temp) holds the photo in plaintext.
+      for (const [path, bytes] of filesUnder(home)) {
+        assert.ok(!bytes.includes(PHOTO_CANARY), `${path} holds the photo's bytes in plaintext`);
+      }
+
       const missing = await d.run("return window.__casebookMissingKeys;");
       assert.deepEqual(missing, [], `untranslated keys shown in ${lang}`);
+    } catch (e) {
+      // What the window showed when a step failed.
+      await shot("failure").catch(() => {});
+      throw e;
     } finally {
       await d.quit();
       rmSync(home, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 // The only module that talks to the desktop shell. Every command's input and output type is here;
 // errors arrive as `{code, message}` with the same stable codes as the CLI (docs/cli.md).
 import { invoke } from "@tauri-apps/api/core";
+import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { isPermissionGranted, requestPermission, sendNotification } from "@tauri-apps/plugin-notification";
 
 // Types generated from the Rust types by ts-rs (`cargo test` writes ./bindings; scripts/test
@@ -76,6 +77,32 @@ export const shell = {
   postponeHearing: (id: string, to: string, reason: string | null) =>
     call<RecordJson>("postpone_hearing", { id, to, reason }),
   exportCalendar: (query: CalendarQuery) => call<string>("export_calendar", { query }),
+  attachmentsOf: (id: string) => call<RecordJson[]>("attachments_of", { id }),
+  /** A chosen file, sent as raw bytes (no JSON or base64 copy of it). */
+  attachFile: async (record: string, file: File): Promise<RecordJson> => {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    try {
+      return await invoke<RecordJson>("attach_bytes", bytes, {
+        headers: { "x-record": record, "x-name": encodeURIComponent(file.name) },
+      });
+    } catch (e) {
+      throw toIpcError(e);
+    }
+  },
+  attachPath: (id: string, path: string) => call<RecordJson>("attach_path", { id, path }),
+  saveAttachmentCopy: (id: string) => call<string>("save_attachment_copy", { id }),
+  /** Where the viewer loads an attachment from: decrypted in memory by the shell, never cached. */
+  attachmentUrl: (id: string) =>
+    navigator.userAgent.includes("Windows") ? `http://casebook.localhost/attachment/${id}` : `casebook://localhost/attachment/${id}`,
+  /** Files dropped on the window, as paths; returns the function that stops listening. */
+  onFilesDropped: async (handler: (paths: string[]) => void, hovering: (over: boolean) => void): Promise<() => void> =>
+    getCurrentWebview().onDragDropEvent((event) => {
+      if (event.payload.type === "drop") {
+        hovering(false);
+        handler(event.payload.paths);
+      } else if (event.payload.type === "leave") hovering(false);
+      else hovering(true);
+    }),
   /** A desktop notification; false when the system has none or the user refused them. */
   notify: async (title: string, body: string): Promise<boolean> => {
     try {
