@@ -149,6 +149,9 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// This vault's public identity for partners (age recipient, signing key, fingerprint).
+    #[command(subcommand)]
+    Identity(IdentityCmd),
     /// Rebuild the vault file without free space (after deleting attachments, the file shrinks).
     Compact,
     /// Vocabulary entries (violation categories, event types, roles, legal provisions…).
@@ -286,8 +289,20 @@ enum RecordCmd {
         #[command(flatten)]
         filters: FilterArgs,
     },
+    #[command(alias = "remove")]
     Delete {
         id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum IdentityCmd {
+    /// Print the public card to give to partners; compare the fingerprint with them by phone.
+    Show,
+    /// Write the vault's SECRET age identity to a file, for `age -d -i FILE` outside Casebook.
+    ExportAge {
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -568,6 +583,38 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::SaveCopy { id, out } => files::save_copy(&open(&cli)?, cli.json, id, out)?,
         Command::Compact => files::compact(&mut open(&cli)?, cli.json)?,
+        Command::Identity(IdentityCmd::Show) => {
+            let card = open(&cli)?.identity()?;
+            if cli.json {
+                print_json(&serde_json::to_value(&card)?);
+            } else {
+                println!("Casebook identity — give this card to partners:");
+                println!("  age recipient: {}", card.recipient);
+                println!("  signing key:   {}", card.signing_key);
+                println!("  fingerprint:   {}", card.fingerprint);
+                println!("Read the fingerprint to each other by phone before trusting a card.");
+            }
+        }
+        Command::Identity(IdentityCmd::ExportAge { out }) => {
+            let text = open(&cli)?.age_identity_file()?;
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            let mut file = options.open(out).map_err(|e| Error::io(out, e))?;
+            file.write_all(text.as_bytes()).and_then(|_| file.sync_all()).map_err(|e| Error::io(out, e))?;
+            say(
+                &cli,
+                json!({"out": out}),
+                &format!(
+                    "Wrote the vault's SECRET age identity to {}: anyone holding it can open bundles sent to this vault. Delete it when done.",
+                    out.display()
+                ),
+            );
+        }
         Command::Hearings(cmd) => legal::hearings(&mut open(&cli)?, cli.json, cmd)?,
         Command::Detained { on } => legal::detained(&open(&cli)?, cli.json, *on)?,
         Command::Deadlines { days, from } => legal::deadlines(&open(&cli)?, cli.json, *days, *from)?,

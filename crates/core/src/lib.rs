@@ -10,6 +10,7 @@ pub mod exchange;
 pub mod generate;
 pub mod hlc;
 pub mod ics;
+pub mod identity;
 pub mod keyslots;
 pub mod legal;
 pub mod model;

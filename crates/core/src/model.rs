@@ -972,7 +972,10 @@ impl Body {
                     return Err(("labels".into(), "at least one label (e.g. en) is required".into()));
                 }
             }
-            Body::Partner(p) => required("name", &p.name)?,
+            Body::Partner(p) => {
+                required("name", &p.name)?;
+                crate::identity::check_public_keys(p.age_recipient.as_deref(), p.signing_key.as_deref())?;
+            }
             Body::Source(s) => required("title", &s.title)?,
             Body::Organisation(o) => names(&o.names)?,
             Body::Person(p) => {
