@@ -224,18 +224,64 @@ impl LegalData {
 
 impl Vault {
     fn all_of(&self, kind: Kind) -> Result<Vec<Record>> {
-        let mut stmt = self.conn.prepare_cached("SELECT uuid FROM records WHERE kind = ?1 AND deleted = 0")?;
-        let ids: Vec<String> = stmt.query_map([kind.as_str()], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-        ids.iter().map(|id| self.get(Uuid::parse_str(id).map_err(|e| Error::VaultCorrupt(e.to_string()))?)).collect()
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT uuid, body, created_at, updated_at FROM records WHERE kind = ?1 AND deleted = 0")?;
+        let rows = stmt.query_map([kind.as_str()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get(2)?, r.get(3)?))
+        })?;
+        rows.map(|row| {
+            let (uuid, body, created_at, updated_at) = row?;
+            let id = Uuid::parse_str(&uuid).map_err(|e| Error::VaultCorrupt(e.to_string()))?;
+            Ok(Record { id, kind, created_at, updated_at, body: crate::store::body_from_db(kind, &body, &uuid)? })
+        })
+        .collect()
+    }
+
+    /// Adds the records with these ids that are not loaded yet (and still exist).
+    fn load_missing(&self, records: &mut HashMap<Uuid, Record>, ids: Vec<Uuid>) -> Result<()> {
+        for id in ids {
+            if records.contains_key(&id) {
+                continue;
+            }
+            match self.get(id) {
+                Ok(r) => {
+                    records.insert(id, r);
+                }
+                Err(Error::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     fn legal_data(&self) -> Result<LegalData> {
         let mut records = HashMap::new();
-        for kind in [Kind::Case, Kind::Person, Kind::Proceeding, Kind::Hearing, Kind::Decision, Kind::Detention] {
+        for kind in [Kind::Proceeding, Kind::Hearing, Kind::Decision, Kind::Detention] {
             for r in self.all_of(kind)? {
                 records.insert(r.id, r);
             }
         }
+        // Only the cases and people the legal records name: an archive of a million people
+        // and events must not be read to draw a lawyer's calendar.
+        let cases = records
+            .values()
+            .filter_map(|r| match &r.body {
+                Body::Proceeding(p) => Some(p.case),
+                Body::Detention(d) => d.case,
+                _ => None,
+            })
+            .collect();
+        self.load_missing(&mut records, cases)?;
+        let people = records
+            .values()
+            .flat_map(|r| match &r.body {
+                Body::Case(c) => c.participants.iter().map(|p| p.party).collect(),
+                Body::Detention(d) => vec![d.person],
+                _ => Vec::new(),
+            })
+            .collect();
+        self.load_missing(&mut records, people)?;
         let rules = self
             .vocabulary("deadline_rule")?
             .into_iter()

@@ -8,7 +8,7 @@ use rusqlite::Connection;
 
 use crate::error::{Error, Result};
 use crate::model::Body;
-use crate::store::Writer;
+use crate::store::{body_from_db, kind_from_db, Writer};
 use crate::vault::Vault;
 
 pub const LATEST: u32 = 5;
@@ -85,40 +85,24 @@ fn v3_search_index(w: &mut Writer<'_>) -> Result<()> {
     Ok(())
 }
 
-fn v4_search_index(w: &mut Writer<'_>) -> Result<()> {
+/// v4 rebuilds the search index with its `meta` column, and refreshes detentions' stored date
+/// spans now that release dates are computed from start + term and extensions: one pass over the rows.
+fn v4_search_index_and_spans(w: &mut Writer<'_>) -> Result<()> {
     w.tx.execute_batch(crate::search::SCHEMA_V4)?;
-    let rows: Vec<(i64, String, String)> = {
-        let mut stmt = w.tx.prepare("SELECT id, kind, body FROM records WHERE deleted = 0")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let rows: Vec<(i64, String, String, String)> = {
+        let mut stmt = w.tx.prepare("SELECT id, uuid, kind, body FROM records WHERE deleted = 0")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
-    for (rowid, kind, body) in rows {
-        let kind =
-            crate::model::Kind::parse(&kind).ok_or_else(|| Error::VaultCorrupt(format!("unknown kind {kind}")))?;
-        let value: serde_json::Value = serde_json::from_str(&body).map_err(|e| Error::VaultCorrupt(e.to_string()))?;
-        let body = Body::from_json(kind, value).map_err(|(f, p)| Error::VaultCorrupt(format!("{f}: {p}")))?;
-        w.index(rowid, Some(&body))?;
-    }
-    Ok(())
-}
-
-/// v4 computes release dates from start + term and extensions: refresh the stored date spans.
-fn detention_spans(w: &mut Writer<'_>) -> Result<()> {
-    let rows: Vec<(i64, String)> = {
-        let mut stmt = w.tx.prepare("SELECT id, body FROM records WHERE kind = 'detention' AND deleted = 0")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<rusqlite::Result<_>>()?
-    };
-    for (rowid, body) in rows {
-        let value: serde_json::Value = serde_json::from_str(&body).map_err(|e| Error::VaultCorrupt(e.to_string()))?;
-        let body = Body::from_json(crate::model::Kind::Detention, value)
-            .map_err(|(f, p)| Error::VaultCorrupt(format!("{f}: {p}")))?;
-        if let Some((from, to)) = body.date_span() {
+    for (rowid, uuid, kind, body) in rows {
+        let body = body_from_db(kind_from_db(&kind)?, &body, &uuid)?;
+        if let (Body::Detention(_), Some((from, to))) = (&body, body.date_span()) {
             w.tx.execute(
                 "UPDATE records SET date_from = ?2, date_to = ?3 WHERE id = ?1",
                 rusqlite::params![rowid, from.to_string(), to.to_string()],
             )?;
         }
+        w.index(rowid, Some(&body))?;
     }
     Ok(())
 }
@@ -134,13 +118,12 @@ pub(crate) fn migrate(vault: &mut Vault, target: u32) -> Result<()> {
         match next {
             1 => w.tx.execute_batch(V1_SCHEMA)?,
             2 => seed_vocabularies(&mut w)?,
+            3 => v3_search_index(&mut w)?,
             4 => {
                 seed_vocabularies(&mut w)?;
-                detention_spans(&mut w)?;
-                v4_search_index(&mut w)?;
+                v4_search_index_and_spans(&mut w)?;
             }
             5 => w.tx.execute_batch(crate::attachments::SCHEMA_V5)?,
-            3 => v3_search_index(&mut w)?,
             _ => return Err(Error::Storage(format!("no migration to version {next}"))),
         }
         w.tx.pragma_update(None, "user_version", next)?;

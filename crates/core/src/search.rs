@@ -12,7 +12,7 @@
 //! than the page it shows — reading thousands of candidate rows was what made a common surname
 //! slow at a million records. Within a tier, open cases come first, then the newest records.
 
-use rusqlite::{params_from_iter, OptionalExtension};
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 use crate::model::{Body, Kind};
 use crate::normalize::{fold, skeleton, within_one_edit, words};
-use crate::store::{Filters, Writer};
+use crate::store::{body_from_db, kind_from_db, Filters, Writer};
 use crate::vault::Vault;
 
 /// Candidates taken from FTS5 before ranking: bounds the cost of a very common prefix.
@@ -307,38 +307,17 @@ impl Vault {
     }
 
     /// The ids, in their order, whose records pass the field filters (read only when filtering).
-    fn passing_filters(&self, ids: &[i64], f: &Filters) -> Result<Vec<i64>> {
-        let mut sql = String::from("SELECT id FROM records WHERE id IN (SELECT value FROM json_each(?1))");
-        let mut args: Vec<String> = vec![serde_json::to_string(ids)?];
-        let mut arg = |sql: &mut String, clause: &str, value: String| {
-            args.push(value);
-            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
-        };
-        if let Some(v) = &f.status {
-            arg(&mut sql, " AND json_extract(body, '$.status') = ?", v.clone());
-        }
-        if let Some(v) = &f.case_kind {
-            arg(&mut sql, " AND json_extract(body, '$.case_kind') = ?", v.clone());
-        }
-        if let Some(v) = &f.category {
-            arg(&mut sql, " AND EXISTS (SELECT 1 FROM json_each(body, '$.categories') WHERE value = ?)", v.clone());
-        }
-        if let Some(v) = &f.region {
-            arg(
-                &mut sql,
-                " AND coalesce(json_extract(body, '$.region'), json_extract(body, '$.place.region'), '') LIKE ?",
-                format!("%{v}%"),
-            );
-        }
-        if let Some(v) = f.from {
-            arg(&mut sql, " AND date_to >= ?", v.to_string());
-        }
-        if let Some(v) = f.to {
-            arg(&mut sql, " AND date_from <= ?", v.to_string());
-        }
-        let mut stmt = self.conn.prepare(&sql)?;
+    fn passing_filters(&self, ids: &[i64], filters: &Filters) -> Result<Vec<i64>> {
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT id FROM records WHERE id IN (SELECT value FROM json_each(:ids)) AND {}",
+            crate::store::FILTERS_SQL
+        ))?;
+        let ids_json = serde_json::to_string(ids)?;
+        let values = filters.values();
+        let mut args: Vec<(&str, &dyn rusqlite::ToSql)> = vec![(":ids", &ids_json)];
+        args.extend(values.iter().map(|(name, value)| (*name, value as &dyn rusqlite::ToSql)));
         let passing: std::collections::HashSet<i64> =
-            stmt.query_map(params_from_iter(args.iter()), |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+            stmt.query_map(args.as_slice(), |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
         Ok(ids.iter().copied().filter(|id| passing.contains(id)).collect())
     }
 
@@ -353,7 +332,7 @@ impl Vault {
                 })
                 .optional()?;
             let Some((uuid, kind, label, date_from)) = row else { continue };
-            let kind = Kind::parse(&kind).ok_or_else(|| Error::VaultCorrupt(format!("unknown kind {kind}")))?;
+            let kind = kind_from_db(&kind)?;
             let id = Uuid::parse_str(&uuid).map_err(|e| Error::VaultCorrupt(e.to_string()))?;
             hits.push(Hit { id, kind, label, date_from, matched: *matched });
         }
@@ -369,19 +348,17 @@ impl Vault {
         let mut done: u64 = 0;
         let mut after: i64 = 0;
         loop {
-            let batch: Vec<(i64, String, String)> = {
+            let batch: Vec<(i64, String, String, String)> = {
                 let mut stmt = self.conn.prepare_cached(
-                    "SELECT id, kind, body FROM records WHERE deleted = 0 AND id > ?1 ORDER BY id LIMIT ?2",
+                    "SELECT id, uuid, kind, body FROM records WHERE deleted = 0 AND id > ?1 ORDER BY id LIMIT ?2",
                 )?;
-                let rows = stmt.query_map([after, BATCH], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                let rows = stmt.query_map([after, BATCH], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
                 rows.collect::<rusqlite::Result<_>>()?
             };
             let Some(last) = batch.last().map(|b| b.0) else { break };
             let mut w = self.writer()?;
-            for (rowid, kind, body) in &batch {
-                let kind = Kind::parse(kind).ok_or_else(|| Error::VaultCorrupt(format!("unknown kind {kind}")))?;
-                let value: Value = serde_json::from_str(body).map_err(|e| Error::VaultCorrupt(e.to_string()))?;
-                let body = Body::from_json(kind, value).map_err(|(f, p)| Error::VaultCorrupt(format!("{f}: {p}")))?;
+            for (rowid, uuid, kind, body) in &batch {
+                let body = body_from_db(kind_from_db(kind)?, body, uuid)?;
                 w.index(*rowid, Some(&body))?;
             }
             w.commit()?;

@@ -128,11 +128,11 @@ impl Vault {
     }
 }
 
-fn kind_from_db(text: &str) -> Result<Kind> {
+pub(crate) fn kind_from_db(text: &str) -> Result<Kind> {
     Kind::parse(text).ok_or_else(|| Error::VaultCorrupt(format!("unknown record kind '{text}' in the vault")))
 }
 
-fn body_from_db(kind: Kind, text: &str, id: &str) -> Result<Body> {
+pub(crate) fn body_from_db(kind: Kind, text: &str, id: &str) -> Result<Body> {
     let value: Value = serde_json::from_str(text).map_err(|e| Error::VaultCorrupt(format!("record {id}: {e}")))?;
     Body::from_json(kind, value).map_err(|(f, p)| Error::VaultCorrupt(format!("record {id}: field {f}: {p}")))
 }
@@ -404,6 +404,33 @@ pub struct Filters {
     pub to: Option<chrono::NaiveDate>,
 }
 
+/// The conditions of `Filters` on a `records` row, with named parameters from `Filters::values`:
+/// the one definition that lists and search filters share.
+pub(crate) const FILTERS_SQL: &str = "(:status IS NULL OR json_extract(body, '$.status') = :status)
+    AND (:case_kind IS NULL OR json_extract(body, '$.case_kind') = :case_kind)
+    AND (:category IS NULL OR EXISTS (SELECT 1 FROM json_each(body, '$.categories') WHERE value = :category))
+    AND (:region IS NULL OR coalesce(json_extract(body, '$.region'), json_extract(body, '$.place.region'), '') LIKE :region ESCAPE '\\')
+    AND (:from IS NULL OR date_to >= :from)
+    AND (:to IS NULL OR date_from <= :to)";
+
+fn escape_like(text: &str) -> String {
+    text.replace('%', "\\%").replace('_', "\\_")
+}
+
+impl Filters {
+    /// The values of `FILTERS_SQL`'s parameters.
+    pub(crate) fn values(&self) -> [(&'static str, Option<String>); 6] {
+        [
+            (":status", self.status.clone()),
+            (":case_kind", self.case_kind.clone()),
+            (":category", self.category.clone()),
+            (":region", self.region.as_deref().map(|r| format!("%{}%", escape_like(r)))),
+            (":from", self.from.map(|d| d.to_string())),
+            (":to", self.to.map(|d| d.to_string())),
+        ]
+    }
+}
+
 impl Default for ListOptions {
     fn default() -> Self {
         ListOptions { limit: 100, offset: 0, label_contains: None, filters: Filters::default() }
@@ -566,39 +593,24 @@ impl Vault {
 
     /// One page of a kind, sorted by label, with the total that matches.
     pub fn list(&self, kind: Kind, opts: &ListOptions) -> Result<(Vec<Summary>, u64)> {
-        let pattern = opts.label_contains.as_ref().map(|s| format!("%{}%", s.replace('%', "\\%").replace('_', "\\_")));
-        let f = &opts.filters;
-        let region = f.region.as_ref().map(|r| format!("%{}%", r.replace('%', "\\%").replace('_', "\\_")));
-        let (from, to) = (f.from.map(|d| d.to_string()), f.to.map(|d| d.to_string()));
-        let filter = "kind = ?1 AND deleted = 0 AND (?2 IS NULL OR label LIKE ?2 ESCAPE '\\')
-            AND (?3 IS NULL OR json_extract(body, '$.status') = ?3)
-            AND (?4 IS NULL OR json_extract(body, '$.case_kind') = ?4)
-            AND (?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(body, '$.categories') WHERE value = ?5))
-            AND (?6 IS NULL OR coalesce(json_extract(body, '$.region'), json_extract(body, '$.place.region'), '') LIKE ?6 ESCAPE '\\')
-            AND (?7 IS NULL OR date_to >= ?7)
-            AND (?8 IS NULL OR date_from <= ?8)";
-        let args = params![kind.as_str(), pattern, f.status, f.case_kind, f.category, region, from, to];
+        let pattern = opts.label_contains.as_deref().map(|s| format!("%{}%", escape_like(s)));
+        let filter = format!(
+            "kind = :kind AND deleted = 0 AND (:pattern IS NULL OR label LIKE :pattern ESCAPE '\\') AND {FILTERS_SQL}"
+        );
+        let filters = opts.filters.values();
+        let kind_name = kind.as_str();
+        let mut args: Vec<(&str, &dyn rusqlite::ToSql)> = vec![(":kind", &kind_name), (":pattern", &pattern)];
+        args.extend(filters.iter().map(|(name, value)| (*name, value as &dyn rusqlite::ToSql)));
         let total: i64 =
-            self.conn.query_row(&format!("SELECT count(*) FROM records WHERE {filter}"), args, |r| r.get(0))?;
+            self.conn
+                .query_row(&format!("SELECT count(*) FROM records WHERE {filter}"), args.as_slice(), |r| r.get(0))?;
         let total = total as u64;
         let mut stmt = self.conn.prepare(&format!(
-            "SELECT uuid, label, date_from, updated_at FROM records WHERE {filter} ORDER BY label COLLATE NOCASE, uuid LIMIT ?9 OFFSET ?10"
+            "SELECT uuid, label, date_from, updated_at FROM records WHERE {filter} ORDER BY label COLLATE NOCASE, uuid LIMIT :limit OFFSET :offset"
         ))?;
-        let rows = stmt.query_map(
-            params![
-                kind.as_str(),
-                pattern,
-                f.status,
-                f.case_kind,
-                f.category,
-                region,
-                from,
-                to,
-                opts.limit,
-                opts.offset
-            ],
-            |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )?;
+        args.extend([(":limit", &opts.limit as &dyn rusqlite::ToSql), (":offset", &opts.offset)]);
+        let rows =
+            stmt.query_map(args.as_slice(), |r| Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
         let mut out = Vec::new();
         for row in rows {
             let (uuid, label, date_from, updated_at) = row?;
