@@ -261,7 +261,8 @@ pub fn export_calendar(state: State<'_, AppState>, query: CalendarQuery) -> Repl
     let text = casebook_core::ics::to_ics(&items, chrono::Utc::now());
     let folder = dirs::document_dir().or_else(dirs::home_dir).unwrap_or_else(std::env::temp_dir);
     let path = folder.join(format!("casebook-calendar-{}.ics", chrono::Local::now().format("%Y-%m-%d-%H%M%S")));
-    std::fs::write(&path, text).map_err(|e| IpcError::from(Error::io(&path, e)))?;
+    let mut file = casebook_core::vault::create_private(&path, true)?;
+    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| IpcError::from(Error::io(&path, e)))?;
     Ok(path.display().to_string())
 }
 
@@ -323,8 +324,7 @@ pub fn save_attachment_copy(state: State<'_, AppState>, id: String) -> Reply<Str
             }
             path = folder.join(format!("{n}-{safe}"));
         }
-        let file =
-            std::fs::OpenOptions::new().write(true).create_new(true).open(&path).map_err(|e| Error::io(&path, e))?;
+        let file = casebook_core::vault::create_private(&path, false)?;
         let mut writer = std::io::BufWriter::new(file);
         if let Err(e) = v.read_attachment(id, &mut writer) {
             drop(writer);

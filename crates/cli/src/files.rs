@@ -40,14 +40,7 @@ pub fn save_copy(vault: &Vault, json_out: bool, id: &str, out: &Path) -> Result<
         vault.read_attachment(id, &mut lock)?;
         return Ok(());
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let file = options.open(out).map_err(|e| Error::io(out, e))?;
+    let file = casebook_core::vault::create_private(out, false)?;
     let mut writer = std::io::BufWriter::new(file);
     let result = vault.read_attachment(id, &mut writer).and_then(|n| {
         use std::io::Write;

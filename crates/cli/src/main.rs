@@ -597,14 +597,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Identity(IdentityCmd::ExportAge { out }) => {
             let text = open(&cli)?.age_identity_file()?;
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                options.mode(0o600);
-            }
-            let mut file = options.open(out).map_err(|e| Error::io(out, e))?;
+            let mut file = casebook_core::vault::create_private(out, false)?;
             file.write_all(text.as_bytes()).and_then(|_| file.sync_all()).map_err(|e| Error::io(out, e))?;
             say(
                 &cli,
@@ -661,14 +654,7 @@ fn say(cli: &Cli, value: Value, text: &str) {
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).map_err(|e| Error::io(path, e))?;
+    let mut file = casebook_core::vault::create_private(path, true)?;
     file.write_all(bytes).and_then(|_| file.sync_all()).map_err(|e| Error::io(path, e))
 }
 

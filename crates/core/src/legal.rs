@@ -409,25 +409,11 @@ impl Vault {
                     let unsure_date = d.date.earliest() != d.date.latest();
                     let mut push = |deadline: &str, date: NaiveDate, detail: String, unverified: bool, key: &str| {
                         items.push(CalendarItem {
-                            uid: format!("{}-{key}@casebook", record.id),
-                            item: ItemKind::Deadline,
-                            record: record.id,
-                            case: Some(case),
-                            case_title: data.case_title(Some(case)),
-                            date,
-                            time: None,
-                            time_zone: None,
-                            utc_offset: None,
-                            utc: None,
-                            status: None,
-                            closed_door: false,
-                            online: false,
-                            earlier_dates: Vec::new(),
                             detail: Some(detail),
                             deadline: Some(deadline.to_string()),
                             unverified: unverified || unsure_date,
                             people: data.case_people(Some(case)),
-                            updated_at: record.updated_at.clone(),
+                            ..whole_day(&data, record, ItemKind::Deadline, key, Some(case), date)
                         })
                     };
                     if let Some(date) = d.appeal_deadline {
@@ -463,22 +449,8 @@ impl Vault {
                     let Some((from, to)) = d.end_range() else { continue };
                     let released = d.actual_end.is_some();
                     items.push(CalendarItem {
-                        uid: format!("{}-release@casebook", record.id),
-                        item: ItemKind::Release,
-                        record: record.id,
-                        case: d.case,
-                        case_title: data.case_title(d.case),
-                        date: from,
-                        time: None,
-                        time_zone: None,
-                        utc_offset: None,
-                        utc: None,
                         status: Some(if released { "released" } else { "in_custody" }.into()),
-                        closed_door: false,
-                        online: false,
-                        earlier_dates: Vec::new(),
                         detail: Some(format!("{} — {}", data.name(d.person), d.detention_kind)),
-                        deadline: None,
                         unverified: from != to,
                         people: std::iter::once(NamedParty {
                             id: d.person,
@@ -487,7 +459,7 @@ impl Vault {
                         })
                         .chain(data.case_people(d.case))
                         .collect(),
-                        updated_at: record.updated_at.clone(),
+                        ..whole_day(&data, record, ItemKind::Release, "release", d.case, from)
                     });
                 }
                 _ => {}
@@ -522,6 +494,38 @@ impl Vault {
             .filter(|i| i.item != ItemKind::Hearing || i.status.as_deref() == Some("scheduled"))
             .filter(|i| i.item != ItemKind::Release || i.status.as_deref() == Some("in_custody"))
             .collect())
+    }
+}
+
+/// A whole-day item (deadline, release) with nothing but its day and case filled in.
+fn whole_day(
+    data: &LegalData,
+    record: &Record,
+    item: ItemKind,
+    key: &str,
+    case: Option<Uuid>,
+    date: NaiveDate,
+) -> CalendarItem {
+    CalendarItem {
+        uid: format!("{}-{key}@casebook", record.id),
+        item,
+        record: record.id,
+        case,
+        case_title: data.case_title(case),
+        date,
+        time: None,
+        time_zone: None,
+        utc_offset: None,
+        utc: None,
+        status: None,
+        closed_door: false,
+        online: false,
+        earlier_dates: Vec::new(),
+        detail: None,
+        deadline: None,
+        unverified: false,
+        people: Vec::new(),
+        updated_at: record.updated_at.clone(),
     }
 }
 

@@ -285,6 +285,24 @@ impl Vault {
     }
 }
 
+/// A file for something the user asked to take out of the vault (an export, a decrypted copy, a
+/// key): owner-only from its first byte. `replace: false` refuses to write over an existing file.
+pub fn create_private(path: &Path, replace: bool) -> Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true);
+    if replace {
+        options.create(true).truncate(true);
+    } else {
+        options.create_new(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path).map_err(|e| Error::io(path, e))
+}
+
 /// Owner-only: other local accounts cannot even copy the ciphertext for offline guessing.
 #[cfg(unix)]
 fn restrict_permissions(path: &Path) {
