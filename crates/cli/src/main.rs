@@ -2,6 +2,7 @@
 //! `casebook_core`; this file parses arguments, gets secrets and prints results.
 
 mod bench;
+mod bundles;
 mod files;
 mod legal;
 mod output;
@@ -152,6 +153,15 @@ enum Command {
     /// This vault's public identity for partners (age recipient, signing key, fingerprint).
     #[command(subcommand)]
     Identity(IdentityCmd),
+    /// Case bundles for partners: export (encrypted to them, signed, redacted), inspect, import.
+    #[command(subcommand)]
+    Bundle(bundles::BundleCmd),
+    /// People who are probably the same (proposed on import): list, merge (undoable), dismiss.
+    #[command(subcommand)]
+    Duplicates(bundles::DuplicatesCmd),
+    /// Records edited here and by a partner: list, resolve.
+    #[command(subcommand)]
+    Conflicts(bundles::ConflictsCmd),
     /// Rebuild the vault file without free space (after deleting attachments, the file shrinks).
     Compact,
     /// Vocabulary entries (violation categories, event types, roles, legal provisions…).
@@ -608,6 +618,9 @@ fn run(cli: Cli) -> Result<()> {
                 ),
             );
         }
+        Command::Bundle(cmd) => bundles::bundle(&mut open(&cli)?, cli.json, cmd)?,
+        Command::Duplicates(cmd) => bundles::duplicates(&mut open(&cli)?, cli.json, cmd)?,
+        Command::Conflicts(cmd) => bundles::conflicts(&mut open(&cli)?, cli.json, cmd)?,
         Command::Hearings(cmd) => legal::hearings(&mut open(&cli)?, cli.json, cmd)?,
         Command::Detained { on } => legal::detained(&open(&cli)?, cli.json, *on)?,
         Command::Deadlines { days, from } => legal::deadlines(&open(&cli)?, cli.json, *days, *from)?,

@@ -15,6 +15,7 @@ pub fn exit_code(error: &Error) -> i32 {
         "not_found" => 21,
         "record_in_use" => 22,
         "disk_full" | "io_error" => 30,
+        code if code.starts_with("bundle_") => 40,
         _ => 1,
     }
 }

@@ -28,7 +28,7 @@ CREATE TABLE attachment_chunks (
 ";
 
 /// Fills `buf` from `reader` as far as it goes (a short read is not the end of a pipe).
-fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+fn read_full(reader: &mut (impl Read + ?Sized), buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]) {
@@ -100,7 +100,75 @@ fn facts(head: &[u8]) -> Facts {
     Facts { media_type, taken_at: taken, camera, gps }
 }
 
+/// Stores `content` as attachment `id`'s chunks inside the caller's transaction, one chunk in
+/// memory at a time; `first` sees the first chunk (for sniffing). Returns the size and SHA-256.
+pub(crate) fn write_chunks(
+    tx: &rusqlite::Transaction<'_>,
+    id: Uuid,
+    content: &mut dyn Read,
+    mut first: impl FnMut(&[u8]),
+    read_error: impl Fn(std::io::Error) -> Error,
+) -> Result<(u64, String)> {
+    let mut hasher = Sha256::new();
+    let mut size: u64 = 0;
+    let mut buf = vec![0u8; CHUNK];
+    let mut insert = tx.prepare_cached("INSERT INTO attachment_chunks(attachment, seq, data) VALUES (?1, ?2, ?3)")?;
+    for seq in 0i64.. {
+        let n = read_full(content, &mut buf).map_err(&read_error)?;
+        if n == 0 {
+            break;
+        }
+        let chunk = &buf[..n];
+        if seq == 0 {
+            first(chunk);
+        }
+        hasher.update(chunk);
+        size += n as u64;
+        insert.execute(rusqlite::params![id.to_string(), seq, chunk])?;
+    }
+    Ok((size, hex::encode(hasher.finalize())))
+}
+
+/// Reads a stored attachment's chunks in order, one in memory at a time (no hash check: callers
+/// compare the digest of what they read with the intake record).
+pub struct ChunkReader<'a> {
+    vault: &'a Vault,
+    id: String,
+    seq: i64,
+    chunk: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChunkReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.pos == self.chunk.len() {
+            let next: Option<Vec<u8>> = self
+                .vault
+                .conn
+                .prepare_cached("SELECT data FROM attachment_chunks WHERE attachment = ?1 AND seq = ?2")
+                .and_then(|mut stmt| {
+                    rusqlite::OptionalExtension::optional(
+                        stmt.query_row(rusqlite::params![self.id, self.seq], |r| r.get(0)),
+                    )
+                })
+                .map_err(std::io::Error::other)?;
+            let Some(next) = next else { return Ok(0) };
+            self.chunk = next;
+            self.pos = 0;
+            self.seq += 1;
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
 impl Vault {
+    pub fn attachment_reader(&self, id: Uuid) -> ChunkReader<'_> {
+        ChunkReader { vault: self, id: id.to_string(), seq: 0, chunk: Vec::new(), pos: 0 }
+    }
+
     /// Store a file as an attachment of `record`, reading it once, in chunks: the SHA-256, size,
     /// sniffed media type and EXIF facts go into the intake record, all in one transaction.
     pub fn attach(&mut self, record: Uuid, name: &str, mut content: impl Read, notes: Option<&str>) -> Result<Record> {
@@ -110,27 +178,10 @@ impl Vault {
         }
         let name = std::path::Path::new(name).file_name().and_then(|n| n.to_str()).unwrap_or(name).to_string();
         let id = Uuid::now_v7();
-        let mut hasher = Sha256::new();
-        let mut size: u64 = 0;
-        let mut buf = vec![0u8; CHUNK];
         let mut head: Option<Facts> = None;
         let mut w = self.writer()?;
-        for seq in 0i64.. {
-            let n = read_full(&mut content, &mut buf).map_err(|e| Error::io(&name, e))?;
-            if n == 0 {
-                break;
-            }
-            let chunk = &buf[..n];
-            if head.is_none() {
-                head = Some(facts(chunk));
-            }
-            hasher.update(chunk);
-            size += n as u64;
-            w.tx.execute(
-                "INSERT INTO attachment_chunks(attachment, seq, data) VALUES (?1, ?2, ?3)",
-                rusqlite::params![id.to_string(), seq, chunk],
-            )?;
-        }
+        let (size, sha256) =
+            write_chunks(&w.tx, id, &mut content, |chunk| head = Some(facts(chunk)), |e| Error::io(&name, e))?;
         let Facts { media_type, taken_at, camera, gps } =
             head.unwrap_or_else(|| Facts { media_type: "application/octet-stream".into(), ..Facts::default() });
         let body = Body::Attachment(Attachment {
@@ -138,7 +189,7 @@ impl Vault {
             name,
             media_type,
             size,
-            sha256: hex::encode(hasher.finalize()),
+            sha256,
             taken_at,
             camera,
             gps,

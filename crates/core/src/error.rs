@@ -41,6 +41,9 @@ pub enum Error {
     Io { path: PathBuf, source: std::io::Error },
     #[error("Storage error: {0}")]
     Storage(String),
+    /// A case bundle that cannot be opened or trusted; `code` says why (docs/bundle-format.md).
+    #[error("{message}")]
+    Bundle { code: &'static str, message: String },
 }
 
 impl Error {
@@ -63,6 +66,7 @@ impl Error {
             Error::DiskFull => "disk_full",
             Error::Io { .. } => "io_error",
             Error::Storage(_) => "storage_error",
+            Error::Bundle { code, .. } => code,
         }
     }
 
@@ -70,7 +74,15 @@ impl Error {
         if source.raw_os_error() == Some(28) {
             return Error::DiskFull;
         }
+        // A bundle's decryption layer reports damage through io::Error; keep its own code.
+        if let Some(fault) = source.get_ref().and_then(|e| e.downcast_ref::<crate::bundle::Fault>()) {
+            return Error::bundle(fault.code, fault.message.clone());
+        }
         Error::Io { path: path.into(), source }
+    }
+
+    pub fn bundle(code: &'static str, message: impl Into<String>) -> Self {
+        Error::Bundle { code, message: message.into() }
     }
 
     pub fn invalid(record: impl Into<String>, field: impl Into<String>, problem: impl Into<String>) -> Self {

@@ -106,12 +106,12 @@ impl Vault {
     }
 }
 
-struct Item {
-    index: usize,
-    id: Uuid,
-    created_at: Option<String>,
-    updated_at: Option<String>,
-    body: Body,
+pub(crate) struct Item {
+    pub index: usize,
+    pub id: Uuid,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+    pub body: Body,
 }
 
 fn parse_document(doc: Value) -> Result<Vec<Item>> {
@@ -146,39 +146,45 @@ fn parse_document(doc: Value) -> Result<Vec<Item>> {
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(records.len());
     for (index, record) in records.into_iter().enumerate() {
-        let at = |id: &str| format!("#{} ({id})", index + 1);
-        let Value::Object(mut fields) = record else {
-            return Err(Error::invalid(at("?"), "(record)", "must be a JSON object"));
-        };
-        let mut take_str = |name: &str| -> Result<Option<String>> {
-            match fields.remove(name) {
-                None => Ok(None),
-                Some(Value::String(s)) => Ok(Some(s)),
-                Some(_) => Err(Error::invalid(at("?"), name, "must be a string")),
-            }
-        };
-        let id_text = take_str("id")?.ok_or_else(|| Error::invalid(at("?"), "id", "is required"))?;
-        let kind_text = take_str("kind")?.ok_or_else(|| Error::invalid(at(&id_text), "kind", "is required"))?;
-        let created_at = take_str("created_at")?;
-        let updated_at = take_str("updated_at")?;
-        let id = Uuid::parse_str(&id_text).map_err(|_| Error::invalid(at(&id_text), "id", "is not a UUID"))?;
-        let kind = Kind::parse(&kind_text)
-            .filter(|k| k.as_str() == kind_text)
-            .ok_or_else(|| Error::invalid(at(&id_text), "kind", format!("'{kind_text}' is not a record kind")))?;
-        let who = format!("#{} ({kind} {id})", index + 1);
-        for (name, value) in [("created_at", &created_at), ("updated_at", &updated_at)] {
-            if let Some(v) = value {
-                if !valid_timestamp(v) {
-                    return Err(Error::invalid(who, name, format!("'{v}' is not an RFC 3339 timestamp")));
-                }
-            }
-        }
-        if !seen.insert(id) {
-            return Err(Error::Duplicate(format!("record {id} appears twice in the file (at {who})")));
-        }
-        let body = Body::from_json(kind, Value::Object(fields))
-            .map_err(|(field, problem)| Error::invalid(who, field, problem))?;
-        out.push(Item { index, id, created_at, updated_at, body });
+        out.push(parse_record(index, record, &mut seen)?);
     }
     Ok(out)
+}
+
+/// One record of a document or bundle: the envelope checked, the body validated on its own
+/// (references and vocabulary are checked when it is written).
+pub(crate) fn parse_record(index: usize, record: Value, seen: &mut HashSet<Uuid>) -> Result<Item> {
+    let at = |id: &str| format!("#{} ({id})", index + 1);
+    let Value::Object(mut fields) = record else {
+        return Err(Error::invalid(at("?"), "(record)", "must be a JSON object"));
+    };
+    let mut take_str = |name: &str| -> Result<Option<String>> {
+        match fields.remove(name) {
+            None => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(_) => Err(Error::invalid(at("?"), name, "must be a string")),
+        }
+    };
+    let id_text = take_str("id")?.ok_or_else(|| Error::invalid(at("?"), "id", "is required"))?;
+    let kind_text = take_str("kind")?.ok_or_else(|| Error::invalid(at(&id_text), "kind", "is required"))?;
+    let created_at = take_str("created_at")?;
+    let updated_at = take_str("updated_at")?;
+    let id = Uuid::parse_str(&id_text).map_err(|_| Error::invalid(at(&id_text), "id", "is not a UUID"))?;
+    let kind = Kind::parse(&kind_text)
+        .filter(|k| k.as_str() == kind_text)
+        .ok_or_else(|| Error::invalid(at(&id_text), "kind", format!("'{kind_text}' is not a record kind")))?;
+    let who = format!("#{} ({kind} {id})", index + 1);
+    for (name, value) in [("created_at", &created_at), ("updated_at", &updated_at)] {
+        if let Some(v) = value {
+            if !valid_timestamp(v) {
+                return Err(Error::invalid(who, name, format!("'{v}' is not an RFC 3339 timestamp")));
+            }
+        }
+    }
+    if !seen.insert(id) {
+        return Err(Error::Duplicate(format!("record {id} appears twice in the file (at {who})")));
+    }
+    let body =
+        Body::from_json(kind, Value::Object(fields)).map_err(|(field, problem)| Error::invalid(who, field, problem))?;
+    Ok(Item { index, id, created_at, updated_at, body })
 }

@@ -91,7 +91,7 @@ impl Vault {
         w.commit()
     }
 
-    fn age_identity(&mut self) -> Result<age::x25519::Identity> {
+    pub(crate) fn age_identity(&mut self) -> Result<age::x25519::Identity> {
         self.ensure_identity()?;
         let text = self.meta_secret(AGE_KEY)?.ok_or_else(|| Error::VaultCorrupt("identity missing".into()))?;
         text.parse().map_err(|_| Error::VaultCorrupt("the vault's identity key is damaged".into()))

@@ -3,6 +3,7 @@
 //! two thin fronts on this API.
 
 pub mod attachments;
+pub mod bundle;
 pub mod check;
 pub mod date;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod ics;
 pub mod identity;
 pub mod keyslots;
 pub mod legal;
+pub mod merge;
 pub mod model;
 pub mod normalize;
 pub mod schema;

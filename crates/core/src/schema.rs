@@ -11,7 +11,7 @@ use crate::model::Body;
 use crate::store::{body_from_db, kind_from_db, Writer};
 use crate::vault::Vault;
 
-pub const LATEST: u32 = 5;
+pub const LATEST: u32 = 6;
 /// The version since which every write keeps the search index (v3 created it; v4 rebuilt it).
 pub const SEARCH_VERSION: u32 = 4;
 
@@ -124,6 +124,7 @@ pub(crate) fn migrate(vault: &mut Vault, target: u32) -> Result<()> {
                 v4_search_index_and_spans(&mut w)?;
             }
             5 => w.tx.execute_batch(crate::attachments::SCHEMA_V5)?,
+            6 => w.tx.execute_batch(crate::merge::SCHEMA_V6)?,
             _ => return Err(Error::Storage(format!("no migration to version {next}"))),
         }
         w.tx.pragma_update(None, "user_version", next)?;

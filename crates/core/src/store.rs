@@ -364,6 +364,25 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Deletes a record, leaving a tombstone; its attachment bytes (if any) go with it.
+    pub fn tombstone(&mut self, id: Uuid, body: &Body, action: &str) -> Result<()> {
+        let hlc = self.hlc();
+        self.tx.execute(
+            "UPDATE records SET deleted = 1, body = '{}', label = '', date_from = NULL, date_to = NULL, updated_at = ?2, hlc = ?3 WHERE uuid = ?1",
+            params![id.to_string(), now_timestamp(), hlc],
+        )?;
+        let rowid: i64 = self.tx.query_row("SELECT id FROM records WHERE uuid = ?1", [id.to_string()], |r| r.get(0))?;
+        self.tx.execute("DELETE FROM record_refs WHERE from_id = ?1", [rowid])?;
+        if body.kind() == Kind::Attachment {
+            // secure_delete overwrites the freed pages; `compact` returns them to the file system.
+            self.tx.execute("DELETE FROM attachment_chunks WHERE attachment = ?1", [id.to_string()])?;
+        }
+        if self.indexing {
+            self.index(rowid, None)?;
+        }
+        self.audit(id, body.kind(), action, &field_changes(Some(&body.to_json()), None))
+    }
+
     pub fn put(
         &mut self,
         id: Uuid,
@@ -562,23 +581,8 @@ impl Vault {
                 users.iter().take(5).map(|u| format!("{} \"{}\" ({})", u.kind, u.label, u.field)).collect();
             return Err(Error::InUse(format!("{} \"{}\"", record.kind, record.label()), names.join(", ")));
         }
-        let before = record.body.to_json();
         let mut w = self.writer()?;
-        let hlc = w.hlc();
-        w.tx.execute(
-            "UPDATE records SET deleted = 1, body = '{}', label = '', date_from = NULL, date_to = NULL, updated_at = ?2, hlc = ?3 WHERE uuid = ?1",
-            params![id.to_string(), now_timestamp(), hlc],
-        )?;
-        let rowid: i64 = w.tx.query_row("SELECT id FROM records WHERE uuid = ?1", [id.to_string()], |r| r.get(0))?;
-        w.tx.execute("DELETE FROM record_refs WHERE from_id = ?1", [rowid])?;
-        if record.kind == Kind::Attachment {
-            // secure_delete overwrites the freed pages; `compact` returns them to the file system.
-            w.tx.execute("DELETE FROM attachment_chunks WHERE attachment = ?1", [id.to_string()])?;
-        }
-        if w.indexing {
-            w.index(rowid, None)?;
-        }
-        w.audit(id, record.kind, "delete", &field_changes(Some(&before), None))?;
+        w.tombstone(id, &record.body, "delete")?;
         w.commit()
     }
 
