@@ -3,7 +3,10 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use casebook_core::bundle::{ExportPreview, ExportRequest, ExportSummary, Source};
+use casebook_core::identity::PublicCard;
 use casebook_core::legal::{CalendarItem, CalendarQuery, Custody};
+use casebook_core::merge::{BundleImport, BundlePreview, Conflict, DuplicateProposal, MergeResult};
 use casebook_core::search::{SearchPage, SearchQuery};
 use casebook_core::store::{ListOptions, RecordJson};
 use casebook_core::views::{CaseFile, Dashboard, PersonFile};
@@ -34,6 +37,8 @@ type Reply<T> = Result<T, IpcError>;
 pub struct AppState {
     dir: PathBuf,
     vault: Arc<Mutex<Option<Vault>>>,
+    /// A bundle chosen in the window and previewed, waiting for the user's "Import" (ciphertext).
+    pending_bundle: Mutex<Option<Vec<u8>>>,
 }
 
 impl AppState {
@@ -41,7 +46,7 @@ impl AppState {
         let dir = std::env::var_os("CASEBOOK_VAULT")
             .map(PathBuf::from)
             .unwrap_or_else(|| dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("casebook").join("vault"));
-        AppState { dir, vault: Arc::new(Mutex::new(None)) }
+        AppState { dir, vault: Arc::new(Mutex::new(None)), pending_bundle: Mutex::new(None) }
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Vault) -> casebook_core::Result<T>) -> Reply<T> {
@@ -117,6 +122,9 @@ pub fn lock(state: State<'_, AppState>) {
         if let Some(vault) = guard.take() {
             vault.lock();
         }
+    }
+    if let Ok(mut pending) = state.pending_bundle.lock() {
+        *pending = None;
     }
 }
 
@@ -381,4 +389,93 @@ pub fn serve_attachment(state: &AppState, path: &str) -> tauri::http::Response<V
         Err(e) if e.code == "vault_locked" => respond(403, "text/plain", Vec::new()),
         Err(_) => respond(404, "text/plain", Vec::new()),
     }
+}
+
+// ------------------------------------------------------------------------------- bundles
+
+#[tauri::command]
+pub fn identity(state: State<'_, AppState>) -> Reply<PublicCard> {
+    state.with(|v| v.identity())
+}
+
+#[tauri::command]
+pub fn preview_bundle(state: State<'_, AppState>, request: ExportRequest) -> Reply<ExportPreview> {
+    state.with(|v| v.preview_bundle(&request))
+}
+
+/// Writes the bundle (ciphertext) into the documents folder (or home) and returns its path.
+#[tauri::command]
+pub fn export_bundle(state: State<'_, AppState>, request: ExportRequest) -> Reply<ExportedBundle> {
+    let folder = dirs::document_dir().or_else(dirs::home_dir).unwrap_or_else(std::env::temp_dir);
+    let path = folder.join(format!("casebook-{}.casebundle", chrono::Local::now().format("%Y-%m-%d-%H%M%S")));
+    let summary = state.with(|v| v.export_bundle(&request, &path))?;
+    Ok(ExportedBundle { path: path.display().to_string(), summary })
+}
+
+#[derive(Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct ExportedBundle {
+    path: String,
+    summary: ExportSummary,
+}
+
+/// A bundle chosen in the window (raw bytes): verified completely, previewed, and kept for import.
+#[tauri::command]
+pub fn inspect_bundle(state: State<'_, AppState>, request: tauri::ipc::Request<'_>) -> Reply<BundlePreview> {
+    let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
+        return Err(Error::InvalidInput("the bundle's content did not arrive".into()).into());
+    };
+    let preview = state.with(|v| v.inspect_bundle(Source::Bytes(bytes)))?;
+    if let Ok(mut pending) = state.pending_bundle.lock() {
+        *pending = Some(bytes.clone());
+    }
+    Ok(preview)
+}
+
+/// Imports the previewed bundle. `accept` is the fingerprint the user compared, for an unknown sender.
+#[tauri::command]
+pub fn import_bundle(state: State<'_, AppState>, accept: Option<String>) -> Reply<BundleImport> {
+    let bytes = state.pending_bundle.lock().ok().and_then(|mut p| p.take());
+    let bytes = bytes.ok_or_else(|| Error::InvalidInput("Choose the bundle file again.".into()))?;
+    let result = state.with(|v| v.import_bundle(Source::Bytes(&bytes), accept.as_deref()));
+    if result.is_err() {
+        // Kept, so the user can accept the sender and try again without choosing the file again.
+        if let Ok(mut pending) = state.pending_bundle.lock() {
+            *pending = Some(bytes);
+        }
+    }
+    result
+}
+
+#[tauri::command]
+pub fn duplicate_proposals(state: State<'_, AppState>) -> Reply<Vec<DuplicateProposal>> {
+    state.with(|v| v.duplicate_proposals())
+}
+
+#[tauri::command]
+pub fn merge_people(state: State<'_, AppState>, keep: String, other: String) -> Reply<MergeResult> {
+    let (keep, other) = (parse_id(&keep)?, parse_id(&other)?);
+    state.with(|v| v.merge_people(keep, other))
+}
+
+#[tauri::command]
+pub fn undo_merge(state: State<'_, AppState>, merge: i64) -> Reply<()> {
+    state.with(|v| v.undo_merge(merge))
+}
+
+#[tauri::command]
+pub fn dismiss_duplicate(state: State<'_, AppState>, a: String, b: String) -> Reply<()> {
+    let (a, b) = (parse_id(&a)?, parse_id(&b)?);
+    state.with(|v| v.dismiss_duplicate(a, b))
+}
+
+#[tauri::command]
+pub fn conflicts(state: State<'_, AppState>) -> Reply<Vec<Conflict>> {
+    state.with(|v| v.conflicts())
+}
+
+#[tauri::command]
+pub fn resolve_conflict(state: State<'_, AppState>, record: String, theirs: bool) -> Reply<()> {
+    let record = parse_id(&record)?;
+    state.with(|v| v.resolve_conflict(record, theirs))
 }

@@ -39,6 +39,17 @@ fn main() {
             commands::attach_bytes,
             commands::attach_path,
             commands::save_attachment_copy,
+            commands::identity,
+            commands::preview_bundle,
+            commands::export_bundle,
+            commands::inspect_bundle,
+            commands::import_bundle,
+            commands::duplicate_proposals,
+            commands::merge_people,
+            commands::undo_merge,
+            commands::dismiss_duplicate,
+            commands::conflicts,
+            commands::resolve_conflict,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

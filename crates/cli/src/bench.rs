@@ -217,29 +217,121 @@ fn synced_copy(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
 }
 
 /// `casebook bench --attachments`: a file of `mib` MiB in and out of the vault, beside a raw copy.
-pub fn attachments(mib: u64, json_out: bool) -> Result<()> {
+/// Incompressible bytes, written once (not timed).
+fn write_incompressible(path: &std::path::Path, mib: u64) -> Result<()> {
     use std::io::Write;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).map_err(|e| casebook_core::Error::io(path, e))?);
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut block = vec![0u8; 1 << 20];
+    for _ in 0..mib {
+        for chunk in block.chunks_mut(8) {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
+        }
+        f.write_all(&block).map_err(|e| casebook_core::Error::io(path, e))?;
+    }
+    f.flush().map_err(|e| casebook_core::Error::io(path, e))
+}
+
+/// A bundle carrying one file of `mib` MiB: export and import, beside raw age encryption of the
+/// same bytes to the same kind of recipient, in the same run.
+pub fn bundles(mib: u64, json_out: bool) -> Result<()> {
+    use casebook_core::bundle::ExportRequest;
     let dir = tempfile_dir()?;
     let result = (|| {
         let source = dir.join("evidence.bin");
+        write_incompressible(&source, mib)?;
+        let passphrase = Passphrase::new("benchmark passphrase".into());
+        let kdf = KdfParams::with_memory_mib(8, 1)?;
+        let (mut sender, _) = Vault::create(&dir.join("sender"), &passphrase, kdf)?;
+        let (mut receiver, _) = Vault::create(&dir.join("receiver"), &passphrase, kdf)?;
+        let (sender_card, receiver_card) = (sender.identity()?, receiver.identity()?);
+        let partner = |name: &str, card: &casebook_core::identity::PublicCard| json!({"name": name, "age_recipient": card.recipient, "signing_key": card.signing_key, "fingerprint_verified": true});
+        let to = sender.add(Kind::Partner, partner("Receiver", &receiver_card))?;
+        receiver.add(Kind::Partner, partner("Sender", &sender_card))?;
+        let case = sender.add(Kind::Case, json!({"title": "Benchmark", "case_kind": "criminal", "status": "open"}))?;
+        let file = std::fs::File::open(&source).map_err(|e| casebook_core::Error::io(&source, e))?;
+        sender.attach(case.id, "evidence.bin", std::io::BufReader::new(file), None)?;
+
+        reset_peak_rss();
+        let start = Instant::now();
         {
-            // Incompressible bytes, written once (not timed).
-            let mut f = std::io::BufWriter::new(
-                std::fs::File::create(&source).map_err(|e| casebook_core::Error::io(&source, e))?,
-            );
-            let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-            let mut block = vec![0u8; 1 << 20];
-            for _ in 0..mib {
-                for chunk in block.chunks_mut(8) {
-                    state ^= state << 13;
-                    state ^= state >> 7;
-                    state ^= state << 17;
-                    chunk.copy_from_slice(&state.to_le_bytes()[..chunk.len()]);
-                }
-                f.write_all(&block).map_err(|e| casebook_core::Error::io(&source, e))?;
-            }
-            f.flush().map_err(|e| casebook_core::Error::io(&source, e))?;
+            let recipient: age::x25519::Recipient = receiver_card
+                .recipient
+                .parse()
+                .map_err(|e| casebook_core::Error::Storage(format!("recipient: {e}")))?;
+            let encryptor = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+                .map_err(|e| casebook_core::Error::Storage(e.to_string()))?;
+            let out = dir.join("raw.age");
+            let file = std::fs::File::create(&out).map_err(|e| casebook_core::Error::io(&out, e))?;
+            let mut writer = encryptor
+                .wrap_output(std::io::BufWriter::with_capacity(256 << 10, file))
+                .map_err(|e| casebook_core::Error::io(&out, e))?;
+            let mut input = std::fs::File::open(&source).map_err(|e| casebook_core::Error::io(&source, e))?;
+            std::io::copy(&mut input, &mut writer).map_err(|e| casebook_core::Error::io(&out, e))?;
+            let sink = writer.finish().map_err(|e| casebook_core::Error::io(&out, e))?;
+            let file = sink.into_inner().map_err(|e| casebook_core::Error::io(&out, e.into_error()))?;
+            file.sync_all().map_err(|e| casebook_core::Error::io(&out, e))?;
+            std::fs::remove_file(&out).ok();
         }
+        let raw = start.elapsed().as_secs_f64();
+        let raw_rss = peak_rss_mib();
+        std::fs::remove_file(&source).ok();
+
+        let bundle = dir.join("bench.casebundle");
+        let request = ExportRequest { cases: vec![case.id], partners: vec![to.id], ..Default::default() };
+        reset_peak_rss();
+        let start = Instant::now();
+        sender.export_bundle(&request, &bundle)?;
+        let export = start.elapsed().as_secs_f64();
+        let export_rss = peak_rss_mib();
+
+        reset_peak_rss();
+        let start = Instant::now();
+        let imported = receiver.import_bundle(casebook_core::bundle::Source::File(&bundle), None)?;
+        let import = start.elapsed().as_secs_f64();
+        let import_rss = peak_rss_mib();
+        if imported.files_stored != 1 {
+            return Err(casebook_core::Error::Storage("the benchmark bundle's file did not arrive".into()));
+        }
+        let rate = |s: f64| mib as f64 / s;
+        if json_out {
+            crate::output::print_json(&json!({
+                "mib": mib,
+                "raw_age": {"seconds": raw, "mib_per_second": rate(raw), "peak_rss_mib": raw_rss},
+                "export": {"seconds": export, "mib_per_second": rate(export), "peak_rss_mib": export_rss},
+                "import": {"seconds": import, "mib_per_second": rate(import), "peak_rss_mib": import_rss},
+                "export_time_over_raw_age": export / raw,
+                "import_time_over_raw_age": import / raw
+            }));
+        } else {
+            println!("A bundle with one {mib} MiB file, beside raw age encryption of the same bytes:");
+            println!("                         time       MiB/s   peak RSS");
+            println!("  raw age (baseline)  {raw:7.2} s  {:8.1}  {raw_rss:6.0} MiB", rate(raw));
+            println!(
+                "  bundle export       {export:7.2} s  {:8.1}  {export_rss:6.0} MiB  {:.2}× raw",
+                rate(export),
+                export / raw
+            );
+            println!(
+                "  bundle import       {import:7.2} s  {:8.1}  {import_rss:6.0} MiB  {:.2}× raw",
+                rate(import),
+                import / raw
+            );
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+pub fn attachments(mib: u64, json_out: bool) -> Result<()> {
+    let dir = tempfile_dir()?;
+    let result = (|| {
+        let source = dir.join("evidence.bin");
+        write_incompressible(&source, mib)?;
         let bytes = mib as f64;
 
         reset_peak_rss();

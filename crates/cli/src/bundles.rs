@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use casebook_core::bundle::{ExportRequest, Redaction, Tamper};
+use casebook_core::bundle::{ExportRequest, Redaction, Source, Tamper};
 use casebook_core::{Error, Result, Vault};
 use clap::{Subcommand, ValueEnum};
 use serde_json::json;
@@ -131,7 +131,7 @@ pub fn bundle(vault: &mut Vault, json_out: bool, cmd: &BundleCmd) -> Result<()> 
             }
         }
         BundleCmd::Inspect { file } => {
-            let preview = vault.inspect_bundle(file)?;
+            let preview = vault.inspect_bundle(Source::File(file))?;
             if json_out {
                 print_json(&serde_json::to_value(&preview)?);
             } else {
@@ -153,7 +153,7 @@ pub fn bundle(vault: &mut Vault, json_out: bool, cmd: &BundleCmd) -> Result<()> 
             }
         }
         BundleCmd::Import { file, accept_sender } => {
-            let result = vault.import_bundle(file, accept_sender.as_deref())?;
+            let result = vault.import_bundle(Source::File(file), accept_sender.as_deref())?;
             if json_out {
                 print_json(&serde_json::to_value(&result)?);
             } else {

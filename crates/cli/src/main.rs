@@ -212,6 +212,9 @@ enum Command {
         /// Benchmark attachments: a file of --mib MiB in and out of the vault, beside a raw copy.
         #[arg(long)]
         attachments: bool,
+        /// Benchmark bundles: export and import of a bundle with a --mib MiB file, beside raw age encryption.
+        #[arg(long)]
+        bundles: bool,
         #[arg(long, default_value_t = 1024)]
         mib: u64,
     },
@@ -626,6 +629,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Deadlines { days, from } => legal::deadlines(&open(&cli)?, cli.json, *days, *from)?,
         Command::Calendar(cmd) => legal::calendar(&open(&cli)?, cli.json, cmd)?,
         Command::Bench { mib, attachments: true, .. } => bench::attachments(*mib, cli.json)?,
+        Command::Bench { mib, bundles: true, .. } => bench::bundles(*mib, cli.json)?,
         Command::Bench { records, search: true, .. } => bench::search(*records, cli.json)?,
         Command::Bench { records, .. } => bench::run(*records, cli.json)?,
         Command::Dev(DevCmd::Generate { people, cases, events, seed }) => {

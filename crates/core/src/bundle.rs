@@ -660,14 +660,30 @@ fn damaged_message() -> String {
     "The bundle is damaged or was altered after it was encrypted: a part of it fails authentication. Ask the sender for it again; nothing was imported.".into()
 }
 
-/// Opens `path` with this vault's identity and feeds the plaintext to `read_payload`.
-pub(crate) fn read_file(identity: &age::x25519::Identity, path: &Path, visitor: &mut dyn Visitor) -> Result<Manifest> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+/// A bundle to read: a file, or bytes the desktop app received from its file picker.
+pub enum Source<'a> {
+    File(&'a Path),
+    Bytes(&'a [u8]),
+}
+
+/// Decrypts `source` with this vault's identity and feeds the plaintext to `read_payload`.
+pub(crate) fn read_source(
+    identity: &age::x25519::Identity,
+    source: Source<'_>,
+    visitor: &mut dyn Visitor,
+) -> Result<Manifest> {
+    let (reader, file_len, name): (Box<dyn Read>, u64, String) = match source {
+        Source::File(path) => {
+            let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+            (Box::new(io::BufReader::new(file)), len, path.display().to_string())
+        }
+        Source::Bytes(bytes) => (Box::new(bytes), bytes.len() as u64, "The chosen file".into()),
+    };
     let header_len = std::rc::Rc::new(std::cell::Cell::new(None));
     let expected_payload = std::rc::Rc::new(std::cell::Cell::new(None));
     let consumed = std::rc::Rc::new(std::cell::Cell::new(0u64));
-    let counted = Counting { inner: io::BufReader::new(file), count: consumed.clone() };
+    let counted = Counting { inner: reader, count: consumed.clone() };
     let decryptor = age::Decryptor::new(counted).map_err(|e| match e {
         age::DecryptError::Io(e) if e.kind() == io::ErrorKind::UnexpectedEof => truncated(),
         age::DecryptError::InvalidMac | age::DecryptError::DecryptionFailed => {
@@ -675,7 +691,7 @@ pub(crate) fn read_file(identity: &age::x25519::Identity, path: &Path, visitor: 
         }
         _ => Error::bundle(
             "bundle_not_a_bundle",
-            format!("{} is not a Casebook bundle (it is not an age-encrypted file).", path.display()),
+            format!("{name} is not a Casebook bundle (it is not an age-encrypted file)."),
         ),
     })?;
     let stream = decryptor.decrypt(std::iter::once(identity as &dyn age::Identity)).map_err(|e| match e {
@@ -1222,10 +1238,10 @@ mod tests {
             let mut receiver = vault(&receiver_dir.path().join("v"));
             // Taken back by the sender (it trusts its own key): the redacted person differs from the
             // local one, so it waits as a conflict and the local contact stays.
-            let result = v.import_bundle(&out, None).expect("own bundle");
+            let result = v.import_bundle(Source::File(&out), None).expect("own bundle");
             prop_assert_eq!((result.new, result.conflicts), (0, 1));
             prop_assert!(v.export_text().expect("export").contains(&contact));
-            let refused = matches!(receiver.import_bundle(&out, None), Err(Error::Bundle { code: "bundle_wrong_recipient", .. }));
+            let refused = matches!(receiver.import_bundle(Source::File(&out), None), Err(Error::Bundle { code: "bundle_wrong_recipient", .. }));
             prop_assert!(refused, "a vault the bundle was not encrypted to cannot open it");
         }
     }

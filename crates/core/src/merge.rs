@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::io::Read;
-use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
@@ -13,7 +12,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::bundle::{self, FileEntry, Incoming, Manifest, Redaction, Visitor};
+use crate::bundle::{self, FileEntry, Incoming, Manifest, Redaction, Source, Visitor};
 use crate::error::{Error, Result};
 use crate::model::{Body, Kind, Partner, Person};
 use crate::normalize::skeleton;
@@ -397,17 +396,17 @@ impl Visitor for ImportVisitor<'_, '_> {
 
 impl Vault {
     /// Decrypts and verifies the whole bundle and says what importing it would do. Writes nothing.
-    pub fn inspect_bundle(&mut self, path: &Path) -> Result<BundlePreview> {
+    pub fn inspect_bundle(&mut self, source: Source<'_>) -> Result<BundlePreview> {
         let identity = self.age_identity()?;
         let own_signing_key = self.identity()?.signing_key;
         let mut visitor = PreviewVisitor { conn: &self.conn, own_signing_key, preview: None };
-        bundle::read_file(&identity, path, &mut visitor)?;
+        bundle::read_source(&identity, source, &mut visitor)?;
         visitor.preview.ok_or_else(|| Error::Storage("the bundle had no manifest".into()))
     }
 
     /// Imports a bundle in one transaction: nothing is kept unless every part verified. A sender
     /// not in the partner directory is refused unless `accept_fingerprint` is its fingerprint.
-    pub fn import_bundle(&mut self, path: &Path, accept_fingerprint: Option<&str>) -> Result<BundleImport> {
+    pub fn import_bundle(&mut self, source: Source<'_>, accept_fingerprint: Option<&str>) -> Result<BundleImport> {
         let identity = self.age_identity()?;
         let own_signing_key = self.identity()?.signing_key;
         let mut w = self.writer()?;
@@ -422,7 +421,7 @@ impl Vault {
             files_stored: 0,
             people: Vec::new(),
         };
-        bundle::read_file(&identity, path, &mut visitor)?;
+        bundle::read_source(&identity, source, &mut visitor)?;
         if let Some(missing) = visitor.need_bytes.iter().next() {
             return Err(Error::bundle(
                 "bundle_hash_mismatch",
@@ -597,16 +596,25 @@ impl Vault {
         let tx = self.conn.transaction()?;
         let mut out = Vec::new();
         for p in found {
-            let (a, b) = if p.a < p.b { (p.a, p.b) } else { (p.b, p.a) };
-            tx.execute(
-                "INSERT OR IGNORE INTO duplicate_proposals(a, b, score, reasons, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![a.to_string(), b.to_string(), p.score, serde_json::to_string(&p.reasons)?, now_timestamp()],
-            )?;
-            let status: String = tx.query_row(
-                "SELECT status FROM duplicate_proposals WHERE a = ?1 AND b = ?2",
-                [a.to_string(), b.to_string()],
-                |r| r.get(0),
-            )?;
+            // Stored as (arrived, already here), so "merge" keeps the one this vault had.
+            let (a, b) = (p.a.to_string(), p.b.to_string());
+            let existing: Option<String> = tx
+                .query_row(
+                    "SELECT status FROM duplicate_proposals WHERE (a = ?1 AND b = ?2) OR (a = ?2 AND b = ?1)",
+                    [&a, &b],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let status = match existing {
+                Some(status) => status,
+                None => {
+                    tx.execute(
+                        "INSERT INTO duplicate_proposals(a, b, score, reasons, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![a, b, p.score, serde_json::to_string(&p.reasons)?, now_timestamp()],
+                    )?;
+                    "open".to_string()
+                }
+            };
             if status == "open" && !out.iter().any(|o: &DuplicateProposal| (o.a, o.b) == (p.b, p.a)) {
                 out.push(p);
             }

@@ -26,8 +26,19 @@ import type { CalendarItem } from "./bindings/CalendarItem";
 import type { CalendarQuery } from "./bindings/CalendarQuery";
 import type { Custody } from "./bindings/Custody";
 import type { ItemKind } from "./bindings/ItemKind";
+import type { PublicCard } from "./bindings/PublicCard";
+import type { ExportRequest } from "./bindings/ExportRequest";
+import type { ExportPreview } from "./bindings/ExportPreview";
+import type { ExportedBundle } from "./bindings/ExportedBundle";
+import type { BundlePreview } from "./bindings/BundlePreview";
+import type { BundleImport } from "./bindings/BundleImport";
+import type { DuplicateProposal } from "./bindings/DuplicateProposal";
+import type { MergeResult } from "./bindings/MergeResult";
+import type { Conflict } from "./bindings/Conflict";
+import type { Redaction } from "./bindings/Redaction";
 
 export type { SearchQuery, SearchPage, Hit, CalendarItem, CalendarQuery, Custody, ItemKind };
+export type { PublicCard, ExportRequest, ExportPreview, BundlePreview, BundleImport, DuplicateProposal, Conflict, Redaction };
 export type { Kind, RecordJson, Summary, Status, Created, Page, ImportSummary, Filters, Party, CaseFile, PersonFile, Dashboard };
 
 export class IpcError extends Error {
@@ -103,6 +114,26 @@ export const shell = {
       } else if (event.payload.type === "leave") hovering(false);
       else hovering(true);
     }),
+  identity: () => call<PublicCard>("identity"),
+  previewBundle: (request: ExportRequest) => call<ExportPreview>("preview_bundle", { request }),
+  /** Writes the encrypted bundle into the documents folder; returns where. */
+  exportBundle: (request: ExportRequest) => call<ExportedBundle>("export_bundle", { request }),
+  /** Sends the chosen bundle (ciphertext) as raw bytes; the shell verifies it and keeps it for `importBundle`. */
+  inspectBundle: async (file: File): Promise<BundlePreview> => {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    try {
+      return await invoke<BundlePreview>("inspect_bundle", bytes);
+    } catch (e) {
+      throw toIpcError(e);
+    }
+  },
+  importBundle: (accept: string | null) => call<BundleImport>("import_bundle", { accept }),
+  duplicates: () => call<DuplicateProposal[]>("duplicate_proposals"),
+  mergePeople: (keep: string, other: string) => call<MergeResult>("merge_people", { keep, other }),
+  undoMerge: (merge: number) => call<void>("undo_merge", { merge }),
+  dismissDuplicate: (a: string, b: string) => call<void>("dismiss_duplicate", { a, b }),
+  conflicts: () => call<Conflict[]>("conflicts"),
+  resolveConflict: (record: string, theirs: boolean) => call<void>("resolve_conflict", { record, theirs }),
   /** A desktop notification; false when the system has none or the user refused them. */
   notify: async (title: string, body: string): Promise<boolean> => {
     try {

@@ -9,6 +9,7 @@ export type View =
   | { name: "record"; id: string }
   | { name: "new"; kind: Kind; preset?: Record<string, unknown> }
   | { name: "calendar" }
+  | { name: "exchange" }
   | { name: "settings" };
 
 export type Go = (view: View) => void;
