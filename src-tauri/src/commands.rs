@@ -7,6 +7,7 @@ use casebook_core::bundle::{ExportPreview, ExportRequest, ExportSummary, Source}
 use casebook_core::identity::PublicCard;
 use casebook_core::legal::{CalendarItem, CalendarQuery, Custody};
 use casebook_core::merge::{BundleImport, BundlePreview, Conflict, DuplicateProposal, MergeResult};
+use casebook_core::report::{Report, ReportQuery};
 use casebook_core::search::{SearchPage, SearchQuery};
 use casebook_core::store::{ListOptions, RecordJson};
 use casebook_core::views::{CaseFile, Dashboard, PersonFile};
@@ -478,4 +479,30 @@ pub fn conflicts(state: State<'_, AppState>) -> Reply<Vec<Conflict>> {
 pub fn resolve_conflict(state: State<'_, AppState>, record: String, theirs: bool) -> Reply<()> {
     let record = parse_id(&record)?;
     state.with(|v| v.resolve_conflict(record, theirs))
+}
+
+// ------------------------------------------------------------------------------- reports
+
+#[tauri::command]
+pub fn report(state: State<'_, AppState>, query: ReportQuery) -> Reply<Report> {
+    state.with(|v| v.report(&query))
+}
+
+/// Writes the report as csv, xlsx or html into the documents folder (or home), after the UI's
+/// warning that the file is not encrypted; returns its path.
+#[tauri::command]
+pub fn export_report(state: State<'_, AppState>, query: ReportQuery, format: String) -> Reply<String> {
+    use casebook_core::report_output as render;
+    let report = state.with(|v| v.report(&query))?;
+    let bytes = match format.as_str() {
+        "csv" => render::to_csv(&report).into_bytes(),
+        "xlsx" => render::to_xlsx(&report)?,
+        "html" => render::to_html(&report, "Monitoring report").into_bytes(),
+        other => return Err(Error::InvalidInput(format!("'{other}' is not a report format.")).into()),
+    };
+    let folder = dirs::document_dir().or_else(dirs::home_dir).unwrap_or_else(std::env::temp_dir);
+    let path = folder.join(format!("casebook-report-{}-{}.{format}", query.from, query.to));
+    let mut file = casebook_core::vault::create_private(&path, true)?;
+    std::io::Write::write_all(&mut file, &bytes).map_err(|e| IpcError::from(Error::io(&path, e)))?;
+    Ok(path.display().to_string())
 }

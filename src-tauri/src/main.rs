@@ -50,6 +50,8 @@ fn main() {
             commands::dismiss_duplicate,
             commands::conflicts,
             commands::resolve_conflict,
+            commands::report,
+            commands::export_report,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

@@ -162,6 +162,29 @@ enum Command {
     /// Records edited here and by a partner: list, resolve.
     #[command(subcommand)]
     Conflicts(bundles::ConflictsCmd),
+    /// A monitoring report: incidents by violation category for a period, optionally beside the same period a year earlier.
+    Report {
+        #[arg(long, value_parser = parse_day)]
+        from: chrono::NaiveDate,
+        #[arg(long, value_parser = parse_day)]
+        to: chrono::NaiveDate,
+        #[arg(long)]
+        compare_previous_year: bool,
+        #[arg(long, value_parser = ["json", "csv", "xlsx", "html"], default_value = "json")]
+        format: String,
+        /// Output file (required for xlsx); standard output otherwise.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// For publication: figures only, no names, no record ids, no notable cases.
+        #[arg(long)]
+        aggregate_only: bool,
+        /// With --aggregate-only: show counts below N as "<N".
+        #[arg(long)]
+        suppress_below: Option<u32>,
+        /// Labels in en, ru or kk.
+        #[arg(long, default_value = "en")]
+        language: String,
+    },
     /// Rebuild the vault file without free space (after deleting attachments, the file shrinks).
     Compact,
     /// Vocabulary entries (violation categories, event types, roles, legal provisions…).
@@ -212,6 +235,9 @@ enum Command {
         /// Benchmark attachments: a file of --mib MiB in and out of the vault, beside a raw copy.
         #[arg(long)]
         attachments: bool,
+        /// Benchmark monitoring reports over --records generated incidents (month, year, ten years).
+        #[arg(long)]
+        report: bool,
         /// Benchmark bundles: export and import of a bundle with a --mib MiB file, beside raw age encryption.
         #[arg(long)]
         bundles: bool,
@@ -621,6 +647,44 @@ fn run(cli: Cli) -> Result<()> {
                 ),
             );
         }
+        Command::Report { from, to, compare_previous_year, format, out, aggregate_only, suppress_below, language } => {
+            let vault = open(&cli)?;
+            let report = vault.report(&casebook_core::report::ReportQuery {
+                from: *from,
+                to: *to,
+                compare_previous_year: *compare_previous_year,
+                language: Some(language.clone()),
+                aggregate_only: *aggregate_only,
+                suppress_below: *suppress_below,
+            })?;
+            use casebook_core::report_output as render;
+            let bytes = match format.as_str() {
+                "csv" => render::to_csv(&report).into_bytes(),
+                "xlsx" => render::to_xlsx(&report)?,
+                "html" => render::to_html(&report, "Monitoring report").into_bytes(),
+                _ => {
+                    let mut text = serde_json::to_string_pretty(&report)?;
+                    text.push('\n');
+                    text.into_bytes()
+                }
+            };
+            match out {
+                Some(path) => {
+                    write_private(path, &bytes)?;
+                    if !cli.json {
+                        eprintln!(
+                            "Wrote {} — NOT encrypted{}.",
+                            path.display(),
+                            if *aggregate_only { "" } else { ": it names people and cases" }
+                        );
+                    }
+                }
+                None if format == "xlsx" => {
+                    return Err(Error::InvalidInput("An .xlsx report needs --out FILE.".into()))
+                }
+                None => std::io::stdout().write_all(&bytes).map_err(|e| Error::io("stdout", e))?,
+            }
+        }
         Command::Bundle(cmd) => bundles::bundle(&mut open(&cli)?, cli.json, cmd)?,
         Command::Duplicates(cmd) => bundles::duplicates(&mut open(&cli)?, cli.json, cmd)?,
         Command::Conflicts(cmd) => bundles::conflicts(&mut open(&cli)?, cli.json, cmd)?,
@@ -630,6 +694,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Calendar(cmd) => legal::calendar(&open(&cli)?, cli.json, cmd)?,
         Command::Bench { mib, attachments: true, .. } => bench::attachments(*mib, cli.json)?,
         Command::Bench { mib, bundles: true, .. } => bench::bundles(*mib, cli.json)?,
+        Command::Bench { records, report: true, .. } => bench::report(*records, cli.json)?,
         Command::Bench { records, search: true, .. } => bench::search(*records, cli.json)?,
         Command::Bench { records, .. } => bench::run(*records, cli.json)?,
         Command::Dev(DevCmd::Generate { people, cases, events, seed }) => {

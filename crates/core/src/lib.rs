@@ -17,6 +17,8 @@ pub mod legal;
 pub mod merge;
 pub mod model;
 pub mod normalize;
+pub mod report;
+pub mod report_output;
 pub mod schema;
 pub mod search;
 pub mod secret;

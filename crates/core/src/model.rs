@@ -377,6 +377,17 @@ pub struct Event {
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<Uuid>,
+    /// Report facets: who was targeted (`victim_type`: journalist, blogger, media_outlet…),
+    /// by whom (`perpetrator_type`), and through what medium (`medium`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub victim_types: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub perpetrator_types: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<String>,
+    /// Listed among the notable cases of a monitoring report.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub notable: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -921,6 +932,13 @@ impl Body {
                 out.push(("event_type", "event_type", e.event_type.clone()));
                 categories(&mut out, &e.categories);
                 roles(&mut out, &e.participants);
+                for (field, vocabulary, codes) in [
+                    ("victim_types", "victim_type", &e.victim_types),
+                    ("perpetrator_types", "perpetrator_type", &e.perpetrator_types),
+                    ("media", "medium", &e.media),
+                ] {
+                    out.extend(codes.iter().map(|c| (field, vocabulary, c.clone())));
+                }
             }
             Body::Detention(d) => out.push(("detention_kind", "detention_kind", d.detention_kind.clone())),
             Body::Proceeding(p) => {

@@ -11,7 +11,7 @@ use crate::model::Body;
 use crate::store::{body_from_db, kind_from_db, Writer};
 use crate::vault::Vault;
 
-pub const LATEST: u32 = 6;
+pub const LATEST: u32 = 7;
 /// The version since which every write keeps the search index (v3 created it; v4 rebuilt it).
 pub const SEARCH_VERSION: u32 = 4;
 
@@ -125,6 +125,8 @@ pub(crate) fn migrate(vault: &mut Vault, target: u32) -> Result<()> {
             }
             5 => w.tx.execute_batch(crate::attachments::SCHEMA_V5)?,
             6 => w.tx.execute_batch(crate::merge::SCHEMA_V6)?,
+            // Report facets of events: victim_type, perpetrator_type and medium vocabularies.
+            7 => seed_vocabularies(&mut w)?,
             _ => return Err(Error::Storage(format!("no migration to version {next}"))),
         }
         w.tx.pragma_update(None, "user_version", next)?;

@@ -30,6 +30,10 @@ export const fieldsByKind: Record<Kind, FieldSpec[]> = {
     { name: "victim_count", type: "number" },
     { name: "description", type: "textarea" },
     { name: "sources", type: "refs", kinds: ["source"] },
+    { name: "victim_types", type: "codes", vocabulary: "victim_type" },
+    { name: "perpetrator_types", type: "codes", vocabulary: "perpetrator_type" },
+    { name: "media", type: "codes", vocabulary: "medium" },
+    { name: "notable", type: "bool" },
   ],
   case: [
     { name: "title", type: "text", required: true },

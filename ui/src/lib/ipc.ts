@@ -36,8 +36,13 @@ import type { DuplicateProposal } from "./bindings/DuplicateProposal";
 import type { MergeResult } from "./bindings/MergeResult";
 import type { Conflict } from "./bindings/Conflict";
 import type { Redaction } from "./bindings/Redaction";
+import type { Report } from "./bindings/Report";
+import type { ReportQuery } from "./bindings/ReportQuery";
+import type { CategoryRow } from "./bindings/CategoryRow";
+import type { Count } from "./bindings/Count";
 
 export type { SearchQuery, SearchPage, Hit, CalendarItem, CalendarQuery, Custody, ItemKind };
+export type { Report, ReportQuery, CategoryRow, Count };
 export type { PublicCard, ExportRequest, ExportPreview, BundlePreview, BundleImport, DuplicateProposal, Conflict, Redaction };
 export type { Kind, RecordJson, Summary, Status, Created, Page, ImportSummary, Filters, Party, CaseFile, PersonFile, Dashboard };
 
@@ -134,6 +139,9 @@ export const shell = {
   dismissDuplicate: (a: string, b: string) => call<void>("dismiss_duplicate", { a, b }),
   conflicts: () => call<Conflict[]>("conflicts"),
   resolveConflict: (record: string, theirs: boolean) => call<void>("resolve_conflict", { record, theirs }),
+  report: (query: ReportQuery) => call<Report>("report", { query }),
+  /** Writes csv, xlsx or html (unencrypted; the UI warns first) into the documents folder; returns where. */
+  exportReport: (query: ReportQuery, format: "csv" | "xlsx" | "html") => call<string>("export_report", { query, format }),
   /** A desktop notification; false when the system has none or the user refused them. */
   notify: async (title: string, body: string): Promise<boolean> => {
     try {

@@ -10,6 +10,7 @@ export type View =
   | { name: "new"; kind: Kind; preset?: Record<string, unknown> }
   | { name: "calendar" }
   | { name: "exchange" }
+  | { name: "reports" }
   | { name: "settings" };
 
 export type Go = (view: View) => void;

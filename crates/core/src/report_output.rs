@@ -1,0 +1,329 @@
+//! A report as CSV, XLSX (rust_xlsxwriter) and a printable, self-contained HTML page with an SVG
+//! chart. The same rows in each, so an independent reader of one can check the others.
+
+use std::fmt::Write as _;
+
+use crate::error::{Error, Result};
+use crate::report::{CategoryRow, Count, FacetRow, Report};
+
+fn count_text(c: &Count) -> String {
+    match c {
+        Count::Exact(n) => n.to_string(),
+        Count::Suppressed(s) => s.clone(),
+    }
+}
+
+fn opt_text(c: &Option<Count>) -> String {
+    c.as_ref().map(count_text).unwrap_or_default()
+}
+
+const CATEGORY_HEADER: [&str; 9] =
+    ["section", "code", "label", "level", "count", "previous", "change", "ratio", "wording"];
+
+fn category_cells(r: &CategoryRow) -> [String; 9] {
+    [
+        "category".into(),
+        r.code.clone(),
+        r.label.clone(),
+        r.depth.to_string(),
+        count_text(&r.count),
+        opt_text(&r.previous),
+        r.change.map(|c| c.to_string()).unwrap_or_default(),
+        r.ratio.map(|x| format!("{x:.2}")).unwrap_or_default(),
+        r.wording.clone().unwrap_or_default(),
+    ]
+}
+
+fn facets(report: &Report) -> [(&'static str, &Vec<FacetRow>); 4] {
+    [
+        ("region", &report.regions),
+        ("victim_type", &report.victim_types),
+        ("perpetrator_type", &report.perpetrator_types),
+        ("medium", &report.media),
+    ]
+}
+
+fn csv_field(text: &str) -> String {
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text.to_string()
+    }
+}
+
+/// One table: the period's totals, the categories, then each breakdown (`section` says which).
+pub fn to_csv(report: &Report) -> String {
+    let mut out = String::new();
+    let mut line = |cells: &[String]| {
+        out.push_str(&cells.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    };
+    line(&CATEGORY_HEADER.map(str::to_string));
+    let empty = String::new;
+    for (code, value, previous) in [
+        ("incidents", &report.incidents, &report.previous_incidents),
+        ("victims", &report.victims, &None),
+        ("undated", &report.undated, &None),
+    ] {
+        line(&[
+            "total".into(),
+            code.into(),
+            code.into(),
+            "0".into(),
+            count_text(value),
+            opt_text(previous),
+            empty(),
+            empty(),
+            empty(),
+        ]);
+    }
+    for row in &report.categories {
+        line(&category_cells(row));
+    }
+    for (section, rows) in facets(report) {
+        for r in rows {
+            line(&[
+                section.into(),
+                r.code.clone(),
+                r.label.clone(),
+                "0".into(),
+                count_text(&r.count),
+                empty(),
+                empty(),
+                empty(),
+                empty(),
+            ]);
+        }
+    }
+    out
+}
+
+/// Sheets: Summary, Categories, Breakdowns and (unless aggregate-only) Notable cases. Counts are
+/// numbers; suppressed ones the text "<N".
+pub fn to_xlsx(report: &Report) -> Result<Vec<u8>> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let fail = |e: rust_xlsxwriter::XlsxError| Error::Storage(format!("could not write the spreadsheet: {e}"));
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let put_count = |sheet: &mut rust_xlsxwriter::Worksheet, row: u32, col: u16, c: &Count| match c {
+        Count::Exact(n) => sheet.write_number(row, col, *n as f64).map(|_| ()),
+        Count::Suppressed(s) => sheet.write_string(row, col, s).map(|_| ()),
+    };
+
+    let sheet = book.add_worksheet().set_name("Summary").map_err(fail)?;
+    let period = format!("{} – {}", report.from, report.to);
+    let previous = match (report.previous_from, report.previous_to) {
+        (Some(f), Some(t)) => format!("{f} – {t}"),
+        _ => String::new(),
+    };
+    let rows: [(&str, Option<&Count>, String); 5] = [
+        ("Period", None, period),
+        ("Compared with", None, previous),
+        ("Incidents", Some(&report.incidents), String::new()),
+        ("Victims", Some(&report.victims), String::new()),
+        ("Undated in the period", Some(&report.undated), String::new()),
+    ];
+    for (i, (name, count, text)) in rows.iter().enumerate() {
+        sheet.write_string_with_format(i as u32, 0, *name, &bold).map_err(fail)?;
+        match count {
+            Some(c) => put_count(sheet, i as u32, 1, c).map_err(fail)?,
+            None => sheet.write_string(i as u32, 1, text).map(|_| ()).map_err(fail)?,
+        }
+    }
+    if let Some(p) = &report.previous_incidents {
+        sheet.write_string_with_format(5, 0, "Incidents a year earlier", &bold).map_err(fail)?;
+        put_count(sheet, 5, 1, p).map_err(fail)?;
+    }
+    sheet.set_column_width(0, 26).map_err(fail)?;
+
+    let sheet = book.add_worksheet().set_name("Categories").map_err(fail)?;
+    for (col, name) in CATEGORY_HEADER.iter().skip(1).enumerate() {
+        sheet.write_string_with_format(0, col as u16, *name, &bold).map_err(fail)?;
+    }
+    for (i, r) in report.categories.iter().enumerate() {
+        let row = i as u32 + 1;
+        sheet.write_string(row, 0, &r.code).map_err(fail)?;
+        sheet.write_string(row, 1, format!("{}{}", "  ".repeat(r.depth as usize), r.label)).map_err(fail)?;
+        sheet.write_number(row, 2, r.depth as f64).map_err(fail)?;
+        put_count(sheet, row, 3, &r.count).map_err(fail)?;
+        if let Some(p) = &r.previous {
+            put_count(sheet, row, 4, p).map_err(fail)?;
+        }
+        if let Some(c) = r.change {
+            sheet.write_number(row, 5, c as f64).map_err(fail)?;
+        }
+        if let Some(x) = r.ratio {
+            sheet.write_number(row, 6, x).map_err(fail)?;
+        }
+        if let Some(w) = &r.wording {
+            sheet.write_string(row, 7, w).map_err(fail)?;
+        }
+    }
+    sheet.set_column_width(1, 60).map_err(fail)?;
+
+    let sheet = book.add_worksheet().set_name("Breakdowns").map_err(fail)?;
+    for (col, name) in ["section", "code", "label", "count"].iter().enumerate() {
+        sheet.write_string_with_format(0, col as u16, *name, &bold).map_err(fail)?;
+    }
+    let mut row = 1;
+    for (section, rows) in facets(report) {
+        for r in rows {
+            sheet.write_string(row, 0, section).map_err(fail)?;
+            sheet.write_string(row, 1, &r.code).map_err(fail)?;
+            sheet.write_string(row, 2, &r.label).map_err(fail)?;
+            put_count(sheet, row, 3, &r.count).map_err(fail)?;
+            row += 1;
+        }
+    }
+
+    if !report.aggregate_only {
+        let sheet = book.add_worksheet().set_name("Notable cases").map_err(fail)?;
+        for (col, name) in ["date", "title", "summary", "categories", "record"].iter().enumerate() {
+            sheet.write_string_with_format(0, col as u16, *name, &bold).map_err(fail)?;
+        }
+        for (i, n) in report.notable.iter().enumerate() {
+            let row = i as u32 + 1;
+            sheet.write_string(row, 0, &n.date).map_err(fail)?;
+            sheet.write_string(row, 1, &n.title).map_err(fail)?;
+            sheet.write_string(row, 2, &n.summary).map_err(fail)?;
+            sheet.write_string(row, 3, n.categories.join("; ")).map_err(fail)?;
+            sheet.write_string(row, 4, n.id.to_string()).map_err(fail)?;
+        }
+    }
+    book.save_to_buffer().map_err(fail)
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+fn number(c: &Count) -> u64 {
+    match c {
+        Count::Exact(n) => *n,
+        Count::Suppressed(_) => 0,
+    }
+}
+
+/// A printable page: no scripts, no external resources; the chart is inline SVG.
+pub fn to_html(report: &Report, title: &str) -> String {
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>{t}</title><style>\
+         body{{font-family:sans-serif;max-width:60rem;margin:2rem auto;color:#222}}\
+         table{{border-collapse:collapse;width:100%;margin:1rem 0}}td,th{{border-bottom:1px solid #ccc;padding:.25rem .5rem;text-align:left}}\
+         td.n{{text-align:right}}.d1{{padding-left:1.5rem}}.d2{{padding-left:3rem}}@media print{{body{{margin:0}}}}\
+         </style></head><body><h1>{t}</h1><p>{from} – {to}",
+        t = escape(title),
+        from = report.from,
+        to = report.to
+    );
+    if let (Some(f), Some(t)) = (report.previous_from, report.previous_to) {
+        let _ = write!(h, ", compared with {f} – {t}");
+    }
+    let _ = write!(
+        h,
+        "</p><p>Incidents: <strong>{}</strong>{}. Victims: {}. Undated within the period: {}.</p>",
+        count_text(&report.incidents),
+        report.previous_incidents.as_ref().map(|p| format!(" (a year earlier: {})", count_text(p))).unwrap_or_default(),
+        count_text(&report.victims),
+        count_text(&report.undated)
+    );
+    h.push_str(&svg_chart(report));
+    h.push_str("<h2>By category</h2><table><tr><th>Category</th><th>Count</th>");
+    let compare = report.previous_from.is_some();
+    if compare {
+        h.push_str("<th>A year earlier</th><th>Change</th>");
+    }
+    h.push_str("</tr>");
+    for r in &report.categories {
+        let _ = write!(
+            h,
+            "<tr><td class=\"d{}\">{}</td><td class=\"n\">{}</td>",
+            r.depth.min(2),
+            escape(&r.label),
+            count_text(&r.count)
+        );
+        if compare {
+            let _ = write!(
+                h,
+                "<td class=\"n\">{}</td><td>{}</td>",
+                opt_text(&r.previous),
+                escape(r.wording.as_deref().unwrap_or(""))
+            );
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</table>");
+    for (name, (_, rows)) in ["By region", "By victim", "By perpetrator", "By medium"].iter().zip(facets(report)) {
+        if rows.is_empty() {
+            continue;
+        }
+        let _ = write!(h, "<h2>{name}</h2><table>");
+        for r in rows {
+            let _ = write!(h, "<tr><td>{}</td><td class=\"n\">{}</td></tr>", escape(&r.label), count_text(&r.count));
+        }
+        h.push_str("</table>");
+    }
+    if !report.notable.is_empty() {
+        h.push_str("<h2>Notable cases</h2><ul>");
+        for n in &report.notable {
+            let _ = write!(
+                h,
+                "<li><strong>{}</strong> {} — {}</li>",
+                escape(&n.date),
+                escape(&n.title),
+                escape(&n.summary)
+            );
+        }
+        h.push_str("</ul>");
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
+/// Horizontal bars for the top two levels: this period, and a year earlier in grey.
+fn svg_chart(report: &Report) -> String {
+    let rows: Vec<&CategoryRow> = report.categories.iter().filter(|r| r.depth <= 2).collect();
+    let max = rows
+        .iter()
+        .map(|r| number(&r.count).max(r.previous.as_ref().map(number).unwrap_or(0)))
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let (label_w, bar_w, row_h) = (360.0, 380.0, 22.0);
+    let mut s = format!(
+        "<svg role=\"img\" aria-label=\"Incidents by category\" xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-size=\"12\">",
+        w = label_w + bar_w + 60.0,
+        h = row_h * rows.len() as f64 + 10.0
+    );
+    for (i, r) in rows.iter().enumerate() {
+        let y = i as f64 * row_h + 4.0;
+        let width = |n: u64| n as f64 / max as f64 * bar_w;
+        let _ = write!(
+            s,
+            "<text x=\"{x}\" y=\"{ty}\">{label}</text><rect x=\"{label_w}\" y=\"{y}\" width=\"{cw:.1}\" height=\"9\" fill=\"#2b6cb0\"/>",
+            x = 4.0 + 12.0 * r.depth as f64,
+            ty = y + 12.0,
+            label = escape(&r.label.chars().take(48).collect::<String>()),
+            cw = width(number(&r.count)),
+        );
+        if let Some(p) = &r.previous {
+            let _ = write!(
+                s,
+                "<rect x=\"{label_w}\" y=\"{py}\" width=\"{pw:.1}\" height=\"6\" fill=\"#aaa\"/>",
+                py = y + 10.0,
+                pw = width(number(p))
+            );
+        }
+        let _ = write!(
+            s,
+            "<text x=\"{tx}\" y=\"{ty}\">{n}</text>",
+            tx = label_w + bar_w + 8.0,
+            ty = y + 12.0,
+            n = count_text(&r.count)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
