@@ -5,11 +5,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync, copyFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync, rmSync, copyFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Driver } from "./webdriver.mjs";
+import { isolatedHome, filesUnder } from "./helpers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
@@ -23,28 +23,9 @@ const TRIAL = "fa334bc2-10f6-5243-8e18-22d2071448ca";
 const HEARING = "3413715a-03e4-5879-8eda-7d31fb0ddd08";
 const CONTACT = "+7 700 000 0000";
 const PHOTO_CANARY = Buffer.from("CANARY-court-notice-5d1e9f");
-function filesUnder(dir) {
-  const out = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...filesUnder(path));
-    else if (entry.isFile()) out.push([path, readFileSync(path)]);
-  }
-  return out;
-}
 
 test("a bundle from a partner, a duplicate merged, the trial sent back without contacts", { timeout: 180_000 }, async () => {
-  const home = mkdtempSync(join(tmpdir(), "casebook-e2e-bundles-"));
-  const env = {
-    ...process.env,
-    HOME: home,
-    XDG_DATA_HOME: join(home, "data"),
-    XDG_CACHE_HOME: join(home, "cache"),
-    XDG_CONFIG_HOME: join(home, "config"),
-    TMPDIR: join(home, "tmp"),
-    CASEBOOK_VAULT: join(home, "vault"),
-  };
-  mkdirSync(env.TMPDIR, { recursive: true });
+  const { home, env } = isolatedHome("casebook-e2e-bundles-");
   const partnerEnv = { ...env, CASEBOOK_VAULT: join(home, "partner"), CASEBOOK_PASSPHRASE: "the partner's own passphrase" };
   const partner = (...args) => JSON.parse(execFileSync(cliBinary, ["--json", ...args], { env: partnerEnv, encoding: "utf8" }) || "null");
   partner("init", "--kdf-memory-mib", "8", "--kdf-iterations", "1");

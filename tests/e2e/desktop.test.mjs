@@ -5,11 +5,11 @@
 // Every step saves a screenshot to tests/e2e/screenshots/; a missing expected text fails the step.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Driver } from "./webdriver.mjs";
+import { isolatedHome, filesUnder } from "./helpers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
@@ -24,15 +24,6 @@ const SCHEDULED = { en: "Scheduled", ru: "Назначено", kk: "Тағайы
 const PHOTO = join(root, "crates", "cli", "tests", "fixtures", "court-notice.jpg");
 // A string inside the photo's EXIF: if it appears in any file the app wrote, plaintext leaked.
 const PHOTO_CANARY = Buffer.from("CANARY-court-notice-5d1e9f");
-function filesUnder(dir) {
-  const out = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...filesUnder(path));
-    else if (entry.isFile()) out.push([path, readFileSync(path)]);
-  }
-  return out;
-}
 // The hearing is scheduled for tomorrow at 10:00 and postponed to 11:30 the same day, so that a
 // two-day reminder is due when the vault is unlocked again.
 const day = (offset) => {
@@ -47,17 +38,7 @@ const monthsAhead = (Number(NEW_DATE.slice(0, 4)) - new Date().getFullYear()) * 
 for (const lang of ["en", "ru", "kk"]) {
   test(`the courthouse scenario in ${lang}`, { timeout: 180_000 }, async () => {
     const L = catalogue(lang);
-    const home = mkdtempSync(join(tmpdir(), `casebook-e2e-${lang}-`));
-    const env = {
-      ...process.env,
-      HOME: home,
-      XDG_DATA_HOME: join(home, "data"),
-      XDG_CACHE_HOME: join(home, "cache"),
-      XDG_CONFIG_HOME: join(home, "config"),
-      TMPDIR: join(home, "tmp"),
-      CASEBOOK_VAULT: join(home, "vault"),
-    };
-    mkdirSync(env.TMPDIR, { recursive: true });
+    const { home, env } = isolatedHome(`casebook-e2e-${lang}-`);
     const d = await Driver.start({ application, env });
     let step = 0;
     const shot = async (name) => writeFileSync(join(shots, `${lang}-${String(++step).padStart(2, "0")}-${name}.png`), await d.screenshot());

@@ -3,11 +3,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, copyFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync, rmSync, copyFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Driver } from "./webdriver.mjs";
+import { isolatedHome } from "./helpers.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
@@ -18,17 +18,7 @@ mkdirSync(shots, { recursive: true });
 const PASSPHRASE = "monthly figures for the board";
 
 test("the July 2024 report, its figures and its chart", { timeout: 180_000 }, async () => {
-  const home = mkdtempSync(join(tmpdir(), "casebook-e2e-reports-"));
-  const env = {
-    ...process.env,
-    HOME: home,
-    XDG_DATA_HOME: join(home, "data"),
-    XDG_CACHE_HOME: join(home, "cache"),
-    XDG_CONFIG_HOME: join(home, "config"),
-    TMPDIR: join(home, "tmp"),
-    CASEBOOK_VAULT: join(home, "vault"),
-  };
-  mkdirSync(env.TMPDIR, { recursive: true });
+  const { home, env } = isolatedHome("casebook-e2e-reports-");
   const cli = (...args) => execFileSync(cliBinary, args, { env: { ...env, CASEBOOK_PASSPHRASE: PASSPHRASE }, encoding: "utf8" });
   cli("init", "--kdf-memory-mib", "8", "--kdf-iterations", "1");
   cli("import", join(root, "examples", "adilsoz-2024-07.json"));

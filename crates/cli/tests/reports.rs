@@ -88,6 +88,22 @@ fn the_report_reproduces_the_figures_of_adil_soz_july_2024() {
     let year = v.json(&["report", "--from", "2024-01-01", "--to", "2024-12-31"]);
     assert_eq!(year["undated"], 0);
     assert_eq!(year["incidents"].as_u64(), ytd["incidents"].as_u64().map(|n| n + 1));
+
+    // Editing and deleting incidents changes the figures at once (the report facts follow every write).
+    let vera =
+        v.json(&["search", "Vera.kz", "--kind", "event"])["hits"][0]["id"].as_str().expect("Vera.kz").to_string();
+    v.cmd().args(["event", "edit", &vera, "--set", "categories=[\"cyberattack\",\"blocking\"]"]).assert().success();
+    let edited = rows(&v.json(&["report", "--from", "2024-07-01", "--to", "2024-07-31"]));
+    assert_eq!(
+        (edited["blocking"]["count"].as_u64(), edited["right_to_information"]["count"].as_u64()),
+        (Some(2), Some(26))
+    );
+    v.cmd().args(["delete", &vera]).assert().success();
+    let deleted = rows(&v.json(&["report", "--from", "2024-07-01", "--to", "2024-07-31"]));
+    assert_eq!(
+        (deleted["cyberattack"]["count"].as_u64(), deleted["right_to_information"]["count"].as_u64()),
+        (Some(4), Some(25))
+    );
 }
 
 #[test]

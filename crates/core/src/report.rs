@@ -19,8 +19,66 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::model::{Body, Event, Term};
-use crate::store::{body_from_db, kind_from_db};
+use crate::store::{body_from_db, kind_from_db, Writer};
 use crate::vault::Vault;
+
+/// What reports count, one compact row per event, kept on every write (like the search index):
+/// a report then groups rows in SQL instead of reading and parsing every event's JSON.
+/// Lists are codes joined by spaces (codes never hold one).
+const SCHEMA_V8: &str = "
+CREATE TABLE event_facts (
+    event             INTEGER PRIMARY KEY,
+    date_from         TEXT NOT NULL,
+    date_to           TEXT NOT NULL,
+    categories        TEXT NOT NULL,
+    region            TEXT NOT NULL,
+    victim_types      TEXT NOT NULL,
+    perpetrator_types TEXT NOT NULL,
+    media             TEXT NOT NULL,
+    victims           INTEGER NOT NULL,
+    notable           INTEGER NOT NULL
+) STRICT;
+CREATE INDEX event_facts_by_start ON event_facts(date_from, date_to);
+CREATE INDEX event_facts_by_end ON event_facts(date_to, date_from);
+";
+
+pub(crate) fn write_facts(tx: &rusqlite::Transaction<'_>, rowid: i64, body: Option<&Body>) -> Result<()> {
+    tx.execute("DELETE FROM event_facts WHERE event = ?1", [rowid])?;
+    let Some(Body::Event(e)) = body else { return Ok(()) };
+    let Some((from, to)) = body.and_then(Body::date_span) else { return Ok(()) };
+    tx.execute(
+        "INSERT INTO event_facts(event, date_from, date_to, categories, region, victim_types, perpetrator_types, media, victims, notable)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        rusqlite::params![
+            rowid,
+            from.to_string(),
+            to.to_string(),
+            e.categories.join(" "),
+            e.place.as_ref().and_then(|p| p.region.clone()).unwrap_or_default(),
+            e.victim_types.join(" "),
+            e.perpetrator_types.join(" "),
+            e.media.join(" "),
+            e.victim_count.unwrap_or(1).max(1),
+            e.notable
+        ],
+    )?;
+    Ok(())
+}
+
+/// v8: the facts table, filled from the events already in the vault.
+pub(crate) fn v8_event_facts(w: &mut Writer<'_>) -> Result<()> {
+    w.tx.execute_batch(SCHEMA_V8)?;
+    let rows: Vec<(i64, String, String)> = {
+        let mut stmt = w.tx.prepare("SELECT id, uuid, body FROM records WHERE kind = 'event' AND deleted = 0")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for (rowid, uuid, body) in rows {
+        let body = body_from_db(kind_from_db("event")?, &body, &uuid)?;
+        write_facts(&w.tx, rowid, Some(&body))?;
+    }
+    Ok(())
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, optional_fields))]
@@ -284,7 +342,8 @@ impl Vault {
         Ok(out)
     }
 
-    /// Reads only events whose date overlaps the period (an index range on the stored date span).
+    /// Groups the facts of events wholly inside the period in SQL (one row per distinct
+    /// combination), counts those that only overlap it, and reads the notable events' records.
     fn tally(
         &self,
         from: NaiveDate,
@@ -292,51 +351,62 @@ impl Vault {
         parents: &HashMap<&str, Option<&str>>,
         keep_notable: bool,
     ) -> Result<Tally> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT uuid, body, date_from >= ?1 AND date_to <= ?2 FROM records
-             WHERE kind = 'event' AND deleted = 0 AND date_from <= ?2 AND date_to >= ?1",
-        )?;
-        let mut rows = stmt.query(rusqlite::params![from.to_string(), to.to_string()])?;
+        let (from, to) = (from.to_string(), to.to_string());
         let mut t = Tally::default();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT categories, region, victim_types, perpetrator_types, media, count(*), sum(victims)
+             FROM event_facts WHERE date_from >= ?1 AND date_from <= ?2 AND date_to <= ?2
+             GROUP BY categories, region, victim_types, perpetrator_types, media",
+        )?;
+        let mut rows = stmt.query([&from, &to])?;
         while let Some(row) = rows.next()? {
-            if !row.get::<_, bool>(2)? {
-                t.undated += 1;
-                continue;
-            }
-            let id: String = row.get(0)?;
-            let body: String = row.get(1)?;
-            let event: Event =
-                serde_json::from_str(&body).map_err(|e| Error::VaultCorrupt(format!("event {id}: {e}")))?;
-            t.incidents += 1;
-            t.victims += event.victim_count.unwrap_or(1).max(1) as u64;
+            let text = |i: usize| row.get::<_, String>(i);
+            let (categories, region) = (text(0)?, text(1)?);
+            let (n, victims): (i64, i64) = (row.get(5)?, row.get(6)?);
+            let n = n as u64;
+            t.incidents += n;
+            t.victims += victims as u64;
             let mut counted = HashSet::new();
-            for code in &event.categories {
-                let mut at = Some(code.as_str());
+            for code in categories.split_whitespace() {
+                let mut at = Some(code);
                 while let Some(c) = at {
                     if !counted.insert(c) {
                         break;
                     }
-                    *t.categories.entry(c.to_string()).or_default() += 1;
+                    *t.categories.entry(c.to_string()).or_default() += n;
                     at = parents.get(c).copied().flatten();
                 }
             }
-            let region = event.place.as_ref().and_then(|p| p.region.clone()).unwrap_or_else(|| "unknown".into());
-            *t.regions.entry(region).or_default() += 1;
-            for (map, codes) in [
-                (&mut t.victim_types, &event.victim_types),
-                (&mut t.perpetrator_types, &event.perpetrator_types),
-                (&mut t.media, &event.media),
-            ] {
-                for code in codes.iter().collect::<HashSet<_>>() {
-                    *map.entry(code.clone()).or_default() += 1;
+            let region = if region.is_empty() { "unknown".to_string() } else { region };
+            *t.regions.entry(region).or_default() += n;
+            for (map, codes) in
+                [(&mut t.victim_types, text(2)?), (&mut t.perpetrator_types, text(3)?), (&mut t.media, text(4)?)]
+            {
+                for code in codes.split_whitespace().collect::<HashSet<_>>() {
+                    *map.entry(code.to_string()).or_default() += n;
                 }
             }
-            if keep_notable && event.notable {
+        }
+        t.undated = self.conn.prepare_cached(
+            "SELECT count(*) FROM event_facts WHERE date_to >= ?1 AND date_from <= ?2 AND NOT (date_from >= ?1 AND date_to <= ?2)",
+        )?
+        .query_row([&from, &to], |r| r.get::<_, i64>(0))? as u64;
+        if keep_notable {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT r.uuid, r.body FROM event_facts f JOIN records r ON r.id = f.event
+                 WHERE f.notable = 1 AND f.date_from >= ?1 AND f.date_from <= ?2 AND f.date_to <= ?2
+                 ORDER BY f.date_from, f.date_to",
+            )?;
+            let mut rows = stmt.query([&from, &to])?;
+            while let Some(row) = rows.next()? {
+                let id: String = row.get(0)?;
+                let body: String = row.get(1)?;
+                let event: Event =
+                    serde_json::from_str(&body).map_err(|e| Error::VaultCorrupt(format!("event {id}: {e}")))?;
                 let id = Uuid::parse_str(&id).map_err(|e| Error::VaultCorrupt(e.to_string()))?;
                 t.notable.push((id, event));
             }
         }
-        t.notable.sort_by_key(|(_, e)| e.date.earliest());
         Ok(t)
     }
 }

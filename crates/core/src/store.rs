@@ -113,6 +113,8 @@ pub(crate) struct Writer<'a> {
     clock: &'a mut Hlc,
     /// False while migrating a vault that has no search index yet.
     indexing: bool,
+    /// False until v8 creates the report facts of events.
+    facts: bool,
 }
 
 impl Vault {
@@ -124,6 +126,7 @@ impl Vault {
             device: &self.device,
             clock: &mut self.clock,
             indexing: version >= crate::schema::SEARCH_VERSION,
+            facts: version >= crate::schema::FACTS_VERSION,
         })
     }
 }
@@ -294,6 +297,9 @@ impl Writer<'_> {
         if self.indexing {
             self.index(rowid, Some(body))?;
         }
+        if self.facts {
+            crate::report::write_facts(&self.tx, rowid, Some(body))?;
+        }
         let old_json: Option<Value> =
             existing.as_ref().filter(|old| !old.deleted).and_then(|old| serde_json::from_str(&old.body).ok());
         let changes = field_changes(old_json.as_ref(), Some(&new_json));
@@ -379,6 +385,9 @@ impl Writer<'_> {
         }
         if self.indexing {
             self.index(rowid, None)?;
+        }
+        if self.facts {
+            crate::report::write_facts(&self.tx, rowid, None)?;
         }
         self.audit(id, body.kind(), action, &field_changes(Some(&body.to_json()), None))
     }
