@@ -7,7 +7,7 @@ use casebook_core::{Error, Result, Vault};
 use clap::{Subcommand, ValueEnum};
 use serde_json::json;
 
-use crate::output::print_json;
+use crate::output::{print_json, say};
 
 #[derive(Subcommand)]
 pub enum BundleCmd {
@@ -248,12 +248,4 @@ pub fn conflicts(vault: &mut Vault, json_out: bool, cmd: &ConflictsCmd) -> Resul
         }
     }
     Ok(())
-}
-
-fn say(json_out: bool, value: serde_json::Value, text: &str) {
-    if json_out {
-        print_json(&value);
-    } else {
-        println!("{text}");
-    }
 }

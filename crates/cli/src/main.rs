@@ -728,11 +728,7 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn say(cli: &Cli, value: Value, text: &str) {
-    if cli.json {
-        print_json(&value);
-    } else {
-        println!("{text}");
-    }
+    output::say(cli.json, value, text);
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -36,3 +36,12 @@ pub fn print_json(value: &Value) {
         Err(e) => eprintln!("could not print JSON: {e}"),
     }
 }
+
+/// A result: JSON for scripts, a sentence for a person.
+pub fn say(json: bool, value: Value, text: &str) {
+    if json {
+        print_json(&value);
+    } else {
+        println!("{text}");
+    }
+}

@@ -458,9 +458,10 @@ impl Vault {
             let record = Uuid::parse_str(&record).map_err(|e| Error::VaultCorrupt(e.to_string()))?;
             let local = self.get(record).ok();
             let incoming: Value = serde_json::from_str(&incoming)?;
+            let kind = incoming.get("kind").and_then(Value::as_str).and_then(Kind::parse);
             out.push(Conflict {
                 record,
-                kind: local.as_ref().map(|l| l.kind).unwrap_or(Kind::Case),
+                kind: kind.ok_or_else(|| Error::VaultCorrupt(format!("conflict for {record} has no kind")))?,
                 label: local.map(|l| l.label()).unwrap_or_else(|| "(deleted here)".into()),
                 bundle: Uuid::parse_str(&bundle).map_err(|e| Error::VaultCorrupt(e.to_string()))?,
                 sender,
