@@ -89,6 +89,16 @@ fn the_report_reproduces_the_figures_of_adil_soz_july_2024() {
     assert_eq!(year["undated"], 0);
     assert_eq!(year["incidents"].as_u64(), ytd["incidents"].as_u64().map(|n| n + 1));
 
+    // Periods that cut months: only incidents wholly inside count, the rest are undated.
+    let cut = v.json(&["report", "--from", "2024-07-11", "--to", "2024-08-15"]);
+    assert_eq!(
+        (cut["incidents"].as_u64(), cut["undated"].as_u64()),
+        (Some(1), Some(51)),
+        "only Vera.kz (11–20 July) lies inside"
+    );
+    let around = v.json(&["report", "--from", "2024-06-15", "--to", "2024-08-31"]);
+    assert_eq!(around["incidents"], july["incidents"], "whole July inside, June's month-dated incidents not");
+
     // Editing and deleting incidents changes the figures at once (the report facts follow every write).
     let vera =
         v.json(&["search", "Vera.kz", "--kind", "event"])["hits"][0]["id"].as_str().expect("Vera.kz").to_string();

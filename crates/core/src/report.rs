@@ -23,46 +23,73 @@ use crate::store::{body_from_db, kind_from_db, Writer};
 use crate::vault::Vault;
 
 /// What reports count, one compact row per event, kept on every write (like the search index):
-/// a report then groups rows in SQL instead of reading and parsing every event's JSON.
-/// Lists are codes joined by spaces (codes never hold one).
+/// a report reads these instead of parsing every event's JSON. Lists are codes joined by spaces
+/// (codes never hold one); `combo` joins the five report columns with U+0001.
 const SCHEMA_V8: &str = "
 CREATE TABLE event_facts (
-    event             INTEGER PRIMARY KEY,
-    date_from         TEXT NOT NULL,
-    date_to           TEXT NOT NULL,
-    categories        TEXT NOT NULL,
-    region            TEXT NOT NULL,
-    victim_types      TEXT NOT NULL,
-    perpetrator_types TEXT NOT NULL,
-    media             TEXT NOT NULL,
-    victims           INTEGER NOT NULL,
-    notable           INTEGER NOT NULL
+    event     INTEGER PRIMARY KEY,
+    date_from TEXT NOT NULL,
+    date_to   TEXT NOT NULL,
+    combo     TEXT NOT NULL,
+    victims   INTEGER NOT NULL,
+    notable   INTEGER NOT NULL
 ) STRICT;
--- Covering: a report over any period reads this index alone, in date order.
-CREATE INDEX event_facts_by_start ON event_facts(date_from, date_to, categories, region, victim_types, perpetrator_types, media, victims);
-CREATE INDEX event_facts_by_end ON event_facts(date_to, date_from);
+CREATE INDEX event_facts_by_start ON event_facts(date_from, date_to, combo, victims);
+-- Events dated wider than a day: the only ones that can overlap a period without lying inside it.
+CREATE INDEX event_facts_wide ON event_facts(date_from, date_to) WHERE date_to != date_from;
+CREATE INDEX event_facts_notable ON event_facts(date_from, date_to) WHERE notable = 1;
+-- Per calendar month and combination, the events whose whole date lies in that month: a report
+-- over whole months sums these few rows instead of reading every event.
+CREATE TABLE event_months (
+    month   TEXT NOT NULL,
+    combo   TEXT NOT NULL,
+    events  INTEGER NOT NULL,
+    victims INTEGER NOT NULL,
+    PRIMARY KEY (month, combo)
+) STRICT, WITHOUT ROWID;
 ";
 
+fn combo(e: &Event) -> String {
+    let region = e.place.as_ref().and_then(|p| p.region.clone()).unwrap_or_default();
+    [e.categories.join(" "), region, e.victim_types.join(" "), e.perpetrator_types.join(" "), e.media.join(" ")]
+        .join("\u{1}")
+}
+
+/// The month an event lies wholly in, if it does.
+fn single_month(from: &str, to: &str) -> Option<String> {
+    (from.get(..7)? == to.get(..7)?).then(|| from[..7].to_string())
+}
+
 pub(crate) fn write_facts(tx: &rusqlite::Transaction<'_>, rowid: i64, body: Option<&Body>) -> Result<()> {
-    tx.execute("DELETE FROM event_facts WHERE event = ?1", [rowid])?;
+    let old: Option<(String, String, String, i64)> = rusqlite::OptionalExtension::optional(tx.query_row(
+        "SELECT date_from, date_to, combo, victims FROM event_facts WHERE event = ?1",
+        [rowid],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    ))?;
+    if let Some((from, to, combo, victims)) = old {
+        if let Some(month) = single_month(&from, &to) {
+            tx.execute(
+                "UPDATE event_months SET events = events - 1, victims = victims - ?3 WHERE month = ?1 AND combo = ?2",
+                rusqlite::params![month, combo, victims],
+            )?;
+            tx.execute("DELETE FROM event_months WHERE month = ?1 AND combo = ?2 AND events <= 0", [&month, &combo])?;
+        }
+        tx.execute("DELETE FROM event_facts WHERE event = ?1", [rowid])?;
+    }
     let Some(Body::Event(e)) = body else { return Ok(()) };
     let Some((from, to)) = body.and_then(Body::date_span) else { return Ok(()) };
+    let (from, to, combo, victims) = (from.to_string(), to.to_string(), combo(e), e.victim_count.unwrap_or(1).max(1));
     tx.execute(
-        "INSERT INTO event_facts(event, date_from, date_to, categories, region, victim_types, perpetrator_types, media, victims, notable)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        rusqlite::params![
-            rowid,
-            from.to_string(),
-            to.to_string(),
-            e.categories.join(" "),
-            e.place.as_ref().and_then(|p| p.region.clone()).unwrap_or_default(),
-            e.victim_types.join(" "),
-            e.perpetrator_types.join(" "),
-            e.media.join(" "),
-            e.victim_count.unwrap_or(1).max(1),
-            e.notable
-        ],
+        "INSERT INTO event_facts(event, date_from, date_to, combo, victims, notable) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        rusqlite::params![rowid, from, to, combo, victims, e.notable],
     )?;
+    if let Some(month) = single_month(&from, &to) {
+        tx.execute(
+            "INSERT INTO event_months(month, combo, events, victims) VALUES (?1, ?2, 1, ?3)
+             ON CONFLICT(month, combo) DO UPDATE SET events = events + 1, victims = victims + excluded.victims",
+            rusqlite::params![month, combo, victims],
+        )?;
+    }
     Ok(())
 }
 
@@ -343,8 +370,9 @@ impl Vault {
         Ok(out)
     }
 
-    /// Groups the facts of events wholly inside the period in SQL (one row per distinct
-    /// combination), counts those that only overlap it, and reads the notable events' records.
+    /// Sums the incidents wholly inside the period: whole months from the monthly rollup, the
+    /// partial months at either end and the events spanning months from the facts; counts those
+    /// that only overlap it; reads the notable events' records.
     fn tally(
         &self,
         from: NaiveDate,
@@ -352,28 +380,59 @@ impl Vault {
         parents: &HashMap<&str, Option<&str>>,
         keep_notable: bool,
     ) -> Result<Tally> {
-        let (from, to) = (from.to_string(), to.to_string());
         let mut t = Tally::default();
-        // Rows are summed per distinct combination here rather than by GROUP BY, which would sort
-        // every row of a long period; the covering index is read in order, nothing else.
         let mut groups: HashMap<String, (u64, u64)> = HashMap::new();
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT categories || char(1) || region || char(1) || victim_types || char(1) || perpetrator_types
-                    || char(1) || media, victims
-             FROM event_facts INDEXED BY event_facts_by_start
-             WHERE date_from >= ?1 AND date_from <= ?2 AND date_to <= ?2",
-        )?;
-        let mut rows = stmt.query([&from, &to])?;
-        while let Some(row) = rows.next()? {
-            let key = row.get_ref(0)?.as_str().map_err(|e| Error::VaultCorrupt(e.to_string()))?;
-            let victims = row.get::<_, i64>(1)? as u64;
-            match groups.get_mut(key) {
-                Some(g) => *g = (g.0 + 1, g.1 + victims),
-                None => {
-                    groups.insert(key.to_string(), (1, victims));
-                }
+        let first_of = |d: NaiveDate| d.with_day(1).unwrap_or(d);
+        let next_month = |d: NaiveDate| first_of(d).checked_add_months(chrono::Months::new(1)).unwrap_or(d);
+        // Whole months inside the period: [months_from, months_to).
+        let months_from = if from.day() == 1 { from } else { next_month(from) };
+        let months_to = first_of(to + chrono::Days::new(1));
+        let day = |d: NaiveDate| d.to_string();
+        let mut add = |key: &str, n: u64, victims: u64| match groups.get_mut(key) {
+            Some(g) => *g = (g.0 + n, g.1 + victims),
+            None => {
+                groups.insert(key.to_string(), (n, victims));
             }
+        };
+        let mut facts = |start: String, end: String, only_multi_month: bool| -> Result<()> {
+            let sql = if only_multi_month {
+                "SELECT combo, victims FROM event_facts INDEXED BY event_facts_wide
+                 WHERE date_to != date_from AND date_from >= ?1 AND date_from <= ?2 AND date_to <= ?3
+                   AND substr(date_from, 1, 7) != substr(date_to, 1, 7)"
+            } else {
+                "SELECT combo, victims FROM event_facts INDEXED BY event_facts_by_start
+                 WHERE date_from >= ?1 AND date_from <= ?2 AND date_to <= ?3"
+            };
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            let mut rows = stmt.query([&start, &end, &day(to)])?;
+            while let Some(row) = rows.next()? {
+                let key = row.get_ref(0)?.as_str().map_err(|e| Error::VaultCorrupt(e.to_string()))?;
+                add(key, 1, row.get::<_, i64>(1)? as u64);
+            }
+            Ok(())
+        };
+        if months_from < months_to {
+            let before_months = months_from - chrono::Days::new(1);
+            if from < months_from {
+                facts(day(from), day(before_months), false)?;
+            }
+            facts(day(months_from), day(months_to - chrono::Days::new(1)), true)?;
+            if months_to <= to {
+                facts(day(months_to), day(to), false)?;
+            }
+            let mut stmt = self
+                .conn
+                .prepare_cached("SELECT combo, events, victims FROM event_months WHERE month >= ?1 AND month < ?2")?;
+            let month = |d: NaiveDate| d.format("%Y-%m").to_string();
+            let mut rows = stmt.query([month(months_from), month(months_to)])?;
+            while let Some(row) = rows.next()? {
+                let key = row.get_ref(0)?.as_str().map_err(|e| Error::VaultCorrupt(e.to_string()))?;
+                add(key, row.get::<_, i64>(1)? as u64, row.get::<_, i64>(2)? as u64);
+            }
+        } else {
+            facts(day(from), day(to), false)?;
         }
+        let (from, to) = (from.to_string(), to.to_string());
         for (key, (n, victims)) in groups {
             let mut parts = key.split('\u{1}');
             let mut next = || parts.next().unwrap_or_default();
@@ -404,12 +463,13 @@ impl Vault {
             }
         }
         t.undated = self.conn.prepare_cached(
-            "SELECT count(*) FROM event_facts WHERE date_to >= ?1 AND date_from <= ?2 AND NOT (date_from >= ?1 AND date_to <= ?2)",
+            "SELECT count(*) FROM event_facts INDEXED BY event_facts_wide
+             WHERE date_to != date_from AND date_from <= ?2 AND date_to >= ?1 AND NOT (date_from >= ?1 AND date_to <= ?2)",
         )?
         .query_row([&from, &to], |r| r.get::<_, i64>(0))? as u64;
         if keep_notable {
             let mut stmt = self.conn.prepare_cached(
-                "SELECT r.uuid, r.body FROM event_facts f JOIN records r ON r.id = f.event
+                "SELECT r.uuid, r.body FROM event_facts f INDEXED BY event_facts_notable JOIN records r ON r.id = f.event
                  WHERE f.notable = 1 AND f.date_from >= ?1 AND f.date_from <= ?2 AND f.date_to <= ?2
                  ORDER BY f.date_from, f.date_to",
             )?;
