@@ -218,6 +218,7 @@ pub fn report(incidents: u32, json_out: bool) -> Result<()> {
         let periods = [
             ("a month, with the year before", day(2020, 7, 1), day(2020, 7, 31)),
             ("a year, with the year before", day(2020, 1, 1), day(2020, 12, 31)),
+            ("a year cutting months (15 Jul–14 Jul)", day(2020, 7, 15), day(2021, 7, 14)),
             ("all ten years", day(2015, 1, 1), day(2024, 12, 31)),
         ];
         let mut rows = Vec::new();
@@ -256,9 +257,9 @@ pub fn report(incidents: u32, json_out: bool) -> Result<()> {
             crate::output::print_json(&json!({"incidents": incidents, "reports": list}));
         } else {
             println!("Monitoring reports over {incidents} generated incidents (best of 3):");
-            println!("                                   counted    encrypted      plain    ratio");
+            println!("                                         counted   encrypted       plain   ratio");
             for (name, counted, e, p) in rows {
-                println!("  {name:<32} {counted:>8}  {e:9.3} s  {p:7.3} s  {:5.2}×", e / p);
+                println!("  {name:<38} {counted:>8}  {:8.1} ms  {:8.1} ms  {:5.2}×", e * 1000.0, p * 1000.0, e / p);
             }
         }
         Ok(())
