@@ -90,10 +90,25 @@ test("a bundle from a partner, a duplicate merged, the trial sent back without c
     assert.ok(titles.some((t) => t.trim().startsWith("Zhylanbaev: extremism trial")), `the partner's trial: ${titles}`);
     await shot("merged-person");
 
-    // Send the trial back without contact details; the partner is in the directory since it was accepted.
+    // A third organisation's card, typed into the partner form after comparing the fingerprint.
     await d.click('[data-testid="nav.exchange"]');
+    const thirdEnv = { ...partnerEnv, CASEBOOK_VAULT: join(home, "third") };
+    execFileSync(cliBinary, ["init", "--kdf-memory-mib", "8", "--kdf-iterations", "1"], { env: thirdEnv });
+    const third = JSON.parse(execFileSync(cliBinary, ["--json", "identity", "show"], { env: thirdEnv, encoding: "utf8" }));
+    await d.type('[data-testid="partner-name"]', "Regional monitors");
+    await d.type('[data-testid="partner-recipient"]', third.recipient);
+    await d.type('[data-testid="partner-key"]', third.signing_key);
+    await d.click('[data-testid="partner-verified"]');
+    await d.click('[data-testid="partner-add"]');
+    const added = await d.text('[data-testid="partner"]', { text: "Regional monitors" });
+    assert.ok(added.includes("fingerprint verified"), added);
+
+    // Send the trial back without contact details, to the partner accepted on import.
     await d.click(`[data-testid="send-case"][data-id="${TRIAL}"]`);
-    await d.click('[data-testid="send-partner"]');
+    const chosen = await d.run(
+      'const box = [...document.querySelectorAll("[data-testid=send-partner]")].find((b) => b.parentElement.textContent.includes("Legal aid partner")); box.click(); return box.checked;',
+    );
+    assert.equal(chosen, true, "the accepted partner is chosen as recipient");
     await d.click('[data-testid="send-preview"]');
     const removed = await d.text('[data-testid="removed-contacts"]');
     assert.match(removed, /\b1\b/, `one contact is removed: ${removed}`);
