@@ -57,6 +57,11 @@ impl AppState {
     }
 }
 
+/// Where files the user asked for (calendars, bundles, reports) are written: documents, else home.
+fn documents_folder() -> PathBuf {
+    dirs::document_dir().or_else(dirs::home_dir).unwrap_or_else(std::env::temp_dir)
+}
+
 fn locked() -> IpcError {
     IpcError { code: "vault_locked".into(), message: "The vault is locked. Unlock it to continue.".into() }
 }
@@ -268,7 +273,7 @@ pub fn postpone_hearing(
 pub fn export_calendar(state: State<'_, AppState>, query: CalendarQuery) -> Reply<String> {
     let items = state.with(|v| v.calendar(&query))?;
     let text = casebook_core::ics::to_ics(&items, chrono::Utc::now());
-    let folder = dirs::document_dir().or_else(dirs::home_dir).unwrap_or_else(std::env::temp_dir);
+    let folder = documents_folder();
     let path = folder.join(format!("casebook-calendar-{}.ics", chrono::Local::now().format("%Y-%m-%d-%H%M%S")));
     let mut file = casebook_core::vault::create_private(&path, true)?;
     std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| IpcError::from(Error::io(&path, e)))?;
@@ -407,7 +412,7 @@ pub fn preview_bundle(state: State<'_, AppState>, request: ExportRequest) -> Rep
 /// Writes the bundle (ciphertext) into the documents folder (or home) and returns its path.
 #[tauri::command]
 pub fn export_bundle(state: State<'_, AppState>, request: ExportRequest) -> Reply<ExportedBundle> {
-    let folder = dirs::document_dir().or_else(dirs::home_dir).unwrap_or_else(std::env::temp_dir);
+    let folder = documents_folder();
     let path = folder.join(format!("casebook-{}.casebundle", chrono::Local::now().format("%Y-%m-%d-%H%M%S")));
     let summary = state.with(|v| v.export_bundle(&request, &path))?;
     Ok(ExportedBundle { path: path.display().to_string(), summary })
@@ -492,15 +497,12 @@ pub fn report(state: State<'_, AppState>, query: ReportQuery) -> Reply<Report> {
 /// warning that the file is not encrypted; returns its path.
 #[tauri::command]
 pub fn export_report(state: State<'_, AppState>, query: ReportQuery, format: String) -> Reply<String> {
-    use casebook_core::report_output as render;
+    if format == "json" {
+        return Err(Error::InvalidInput("Export a report as csv, xlsx or html.".into()).into());
+    }
     let report = state.with(|v| v.report(&query))?;
-    let bytes = match format.as_str() {
-        "csv" => render::to_csv(&report).into_bytes(),
-        "xlsx" => render::to_xlsx(&report)?,
-        "html" => render::to_html(&report, "Monitoring report").into_bytes(),
-        other => return Err(Error::InvalidInput(format!("'{other}' is not a report format.")).into()),
-    };
-    let folder = dirs::document_dir().or_else(dirs::home_dir).unwrap_or_else(std::env::temp_dir);
+    let bytes = casebook_core::report_output::render(&report, &format)?;
+    let folder = documents_folder();
     let path = folder.join(format!("casebook-report-{}-{}.{format}", query.from, query.to));
     let mut file = casebook_core::vault::create_private(&path, true)?;
     std::io::Write::write_all(&mut file, &bytes).map_err(|e| IpcError::from(Error::io(&path, e)))?;

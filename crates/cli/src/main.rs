@@ -657,17 +657,7 @@ fn run(cli: Cli) -> Result<()> {
                 aggregate_only: *aggregate_only,
                 suppress_below: *suppress_below,
             })?;
-            use casebook_core::report_output as render;
-            let bytes = match format.as_str() {
-                "csv" => render::to_csv(&report).into_bytes(),
-                "xlsx" => render::to_xlsx(&report)?,
-                "html" => render::to_html(&report, "Monitoring report").into_bytes(),
-                _ => {
-                    let mut text = serde_json::to_string_pretty(&report)?;
-                    text.push('\n');
-                    text.into_bytes()
-                }
-            };
+            let bytes = casebook_core::report_output::render(&report, format)?;
             match out {
                 Some(path) => {
                     write_private(path, &bytes)?;

@@ -139,23 +139,24 @@ pub struct ChunkReader<'a> {
     pos: usize,
 }
 
+impl ChunkReader<'_> {
+    /// The next stored chunk, in order; `None` after the last.
+    fn next_chunk(&mut self) -> Result<Option<Vec<u8>>> {
+        let mut stmt =
+            self.vault.conn.prepare_cached("SELECT data FROM attachment_chunks WHERE attachment = ?1 AND seq = ?2")?;
+        let chunk =
+            rusqlite::OptionalExtension::optional(stmt.query_row(rusqlite::params![self.id, self.seq], |r| r.get(0)))?;
+        self.seq += 1;
+        Ok(chunk)
+    }
+}
+
 impl Read for ChunkReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.pos == self.chunk.len() {
-            let next: Option<Vec<u8>> = self
-                .vault
-                .conn
-                .prepare_cached("SELECT data FROM attachment_chunks WHERE attachment = ?1 AND seq = ?2")
-                .and_then(|mut stmt| {
-                    rusqlite::OptionalExtension::optional(
-                        stmt.query_row(rusqlite::params![self.id, self.seq], |r| r.get(0)),
-                    )
-                })
-                .map_err(std::io::Error::other)?;
-            let Some(next) = next else { return Ok(0) };
+            let Some(next) = self.next_chunk().map_err(std::io::Error::other)? else { return Ok(0) };
             self.chunk = next;
             self.pos = 0;
-            self.seq += 1;
         }
         let n = buf.len().min(self.chunk.len() - self.pos);
         buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
@@ -219,17 +220,11 @@ impl Vault {
     }
 
     fn stream_chunks(&self, id: Uuid, mut each: impl FnMut(&[u8]) -> Result<()>) -> Result<(u64, String)> {
-        let mut stmt =
-            self.conn.prepare_cached("SELECT data FROM attachment_chunks WHERE attachment = ?1 AND seq = ?2")?;
+        let mut reader = self.attachment_reader(id);
         let mut hasher = Sha256::new();
         let mut size = 0u64;
-        for seq in 0i64.. {
-            // One chunk in memory at a time.
-            let chunk: Option<Vec<u8>> = stmt
-                .query_row(rusqlite::params![id.to_string(), seq], |r| r.get(0))
-                .map(Some)
-                .or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) })?;
-            let Some(chunk) = chunk else { break };
+        // One chunk in memory at a time.
+        while let Some(chunk) = reader.next_chunk()? {
             hasher.update(&chunk);
             size += chunk.len() as u64;
             each(&chunk)?;

@@ -75,7 +75,7 @@ fn hash_mismatch(what: impl std::fmt::Display) -> Error {
     )
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
@@ -243,14 +243,6 @@ fn parse_manifest(bytes: &[u8]) -> Result<Manifest> {
     Ok(manifest)
 }
 
-fn verifying_key(text: &str) -> Result<ed25519_dalek::VerifyingKey> {
-    let bytes = text.strip_prefix("ed25519:").and_then(|b| BASE64.decode(b.as_bytes()).ok());
-    bytes
-        .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
-        .and_then(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).ok())
-        .ok_or_else(|| malformed("The bundle's sender key is not an Ed25519 key."))
-}
-
 /// Checks the signature over the manifest's exact bytes with the key the manifest names; who
 /// that key belongs to is decided by the caller (the partner directory).
 fn verify_signature(manifest: &Manifest, manifest_bytes: &[u8], signature_text: &[u8]) -> Result<()> {
@@ -262,7 +254,8 @@ fn verify_signature(manifest: &Manifest, manifest_bytes: &[u8], signature_text: 
     };
     let signature = BASE64.decode(signature_text).map_err(|_| bad())?;
     let signature = ed25519_dalek::Signature::from_slice(&signature).map_err(|_| bad())?;
-    let key = verifying_key(&manifest.sender.signing_key)?;
+    let key = crate::identity::parse_signing_key(&manifest.sender.signing_key)
+        .ok_or_else(|| malformed("The bundle's sender key is not an Ed25519 key."))?;
     if cfg!(fuzzing) {
         // Fuzzing reaches the record and file parsers, which a forged signature would otherwise guard.
         return Ok(());
@@ -624,7 +617,7 @@ pub fn read_untrusted_payload(bytes: &[u8]) -> Result<Manifest> {
 struct Classifier<R: Read> {
     inner: R,
     file_len: u64,
-    header_len: std::rc::Rc<std::cell::Cell<Option<u64>>>,
+    header_len: u64,
     expected_payload: std::rc::Rc<std::cell::Cell<Option<u64>>>,
 }
 
@@ -636,10 +629,10 @@ impl<R: Read> Read for Classifier<R> {
 
 impl<R: Read> Classifier<R> {
     fn classify(&self, e: io::Error) -> io::Error {
-        let expected_file = match (self.header_len.get(), self.expected_payload.get()) {
-            (Some(header), Some(payload)) => Some(header + payload + 16 * payload.div_ceil(64 * 1024).max(1)),
-            _ => None,
-        };
+        let expected_file = self
+            .expected_payload
+            .get()
+            .map(|payload| self.header_len + payload + 16 * payload.div_ceil(64 * 1024).max(1));
         let code = match e.kind() {
             io::ErrorKind::UnexpectedEof => "bundle_truncated",
             io::ErrorKind::InvalidData if expected_file.is_some_and(|len| self.file_len < len) => "bundle_truncated",
@@ -680,7 +673,6 @@ pub(crate) fn read_source(
         }
         Source::Bytes(bytes) => (Box::new(bytes), bytes.len() as u64, "The chosen file".into()),
     };
-    let header_len = std::rc::Rc::new(std::cell::Cell::new(None));
     let expected_payload = std::rc::Rc::new(std::cell::Cell::new(None));
     let consumed = std::rc::Rc::new(std::cell::Cell::new(0u64));
     let counted = Counting { inner: reader, count: consumed.clone() };
@@ -705,8 +697,8 @@ pub(crate) fn read_source(
         other => Error::bundle("bundle_damaged", format!("{} ({other})", damaged_message())),
     })?;
     // The header and nonce are all that age has read so far (its unbuffered reader never reads ahead).
-    header_len.set(Some(consumed.get()));
-    let classifier = Classifier { inner: stream, file_len, header_len, expected_payload: expected_payload.clone() };
+    let classifier =
+        Classifier { inner: stream, file_len, header_len: consumed.get(), expected_payload: expected_payload.clone() };
     let mut on_length = |len: u64| expected_payload.set(Some(len));
     read_payload(io::BufReader::with_capacity(256 << 10, classifier), visitor, &mut on_length)
 }
@@ -998,7 +990,7 @@ impl Vault {
             let mut seed = [0u8; 32];
             getrandom::fill(&mut seed).map_err(|e| Error::Storage(e.to_string()))?;
             signing_key = ed25519_dalek::SigningKey::from_bytes(&seed);
-            signer_text = format!("ed25519:{}", BASE64.encode(signing_key.verifying_key().as_bytes()));
+            signer_text = crate::identity::format_signing_key(&signing_key.verifying_key());
         }
         let mut lines = Vec::new();
         let mut entries = Vec::new();

@@ -36,6 +36,17 @@ pub fn fingerprint(recipient: &str, signing_key: &str) -> String {
     text.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join("-")
 }
 
+/// A signing key as written on a public card: `ed25519:` and the base64 of its 32 bytes.
+pub fn format_signing_key(key: &ed25519_dalek::VerifyingKey) -> String {
+    format!("ed25519:{}", BASE64.encode(key.as_bytes()))
+}
+
+/// The key written by `format_signing_key`, if the text is one.
+pub fn parse_signing_key(text: &str) -> Option<ed25519_dalek::VerifyingKey> {
+    let bytes = text.trim().strip_prefix("ed25519:").and_then(|b| BASE64.decode(b.as_bytes()).ok())?;
+    ed25519_dalek::VerifyingKey::from_bytes(&<[u8; 32]>::try_from(bytes.as_slice()).ok()?).ok()
+}
+
 /// Checks a partner's public keys, with messages a person can act on.
 pub fn check_public_keys(
     recipient: Option<&str>,
@@ -50,11 +61,7 @@ pub fn check_public_keys(
         })?;
     }
     if let Some(k) = signing_key {
-        let bytes = k.trim().strip_prefix("ed25519:").and_then(|b| BASE64.decode(b.as_bytes()).ok());
-        let valid = bytes
-            .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
-            .is_some_and(|b| ed25519_dalek::VerifyingKey::from_bytes(&b).is_ok());
-        if !valid {
+        if parse_signing_key(k).is_none() {
             return Err((
                 "signing_key".to_string(),
                 "not a signing key: it looks like ed25519: followed by 44 characters".to_string(),
@@ -108,7 +115,7 @@ impl Vault {
     /// This vault's public card (created on first use).
     pub fn identity(&mut self) -> Result<PublicCard> {
         let recipient = self.age_identity()?.to_public().to_string();
-        let signing_key = format!("ed25519:{}", BASE64.encode(self.signing_key()?.verifying_key().as_bytes()));
+        let signing_key = format_signing_key(&self.signing_key()?.verifying_key());
         let fingerprint = fingerprint(&recipient, &signing_key);
         Ok(PublicCard { recipient, signing_key, fingerprint })
     }

@@ -9,10 +9,9 @@ use std::io::Read;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use crate::bundle::{self, FileEntry, Incoming, Manifest, Redaction, Source, Visitor};
+use crate::bundle::{self, sha256_hex, FileEntry, Incoming, Manifest, Redaction, Source, Visitor};
 use crate::error::{Error, Result};
 use crate::model::{Body, Kind, Partner, Person};
 use crate::normalize::skeleton;
@@ -61,10 +60,6 @@ CREATE TABLE merges (
     undone_at TEXT
 ) STRICT;
 ";
-
-fn sha256_hex(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
-}
 
 fn body_text(body: &Body) -> Result<String> {
     Ok(serde_json::to_string(&body.to_json())?)
@@ -189,7 +184,7 @@ fn classify(conn: &Connection, incoming: &Incoming) -> Result<Change> {
         .optional()?;
     let Some((local_body, deleted)) = local else { return Ok(Change::New) };
     let incoming_text = body_text(&item.body)?;
-    let incoming_sha = sha256_hex(&incoming_text);
+    let incoming_sha = sha256_hex(incoming_text.as_bytes());
     let last: Option<String> = conn
         .query_row(
             "SELECT body_sha256 FROM provenance WHERE record = ?1 ORDER BY received_at DESC LIMIT 1",
@@ -207,7 +202,7 @@ fn classify(conn: &Connection, incoming: &Incoming) -> Result<Change> {
     if local_body == incoming_text {
         return Ok(Change::Unchanged);
     }
-    if last.is_some_and(|l| l == sha256_hex(&local_body)) {
+    if last.is_some_and(|l| l == sha256_hex(local_body.as_bytes())) {
         return Ok(Change::Changed);
     }
     Ok(Change::Conflict)
@@ -374,7 +369,7 @@ impl Visitor for ImportVisitor<'_, '_> {
             }
             self.w.tx.execute(
                 "INSERT OR IGNORE INTO provenance(record, bundle, sender, sender_name, received_at, body_sha256) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![item.id.to_string(), bundle_id, sender.fingerprint, manifest.sender.name, received_at, sha256_hex(&text)],
+                params![item.id.to_string(), bundle_id, sender.fingerprint, manifest.sender.name, received_at, sha256_hex(text.as_bytes())],
             )?;
         }
         for (rowid, item) in written {
@@ -689,10 +684,10 @@ impl Vault {
         }
         let mut w = self.writer()?;
         w.put(keep, &merged, None, None, "merge")?;
-        let mut after = vec![(keep, sha256_hex(&body_text(&merged)?))];
+        let mut after = vec![(keep, sha256_hex(body_text(&merged)?.as_bytes()))];
         for (id, body) in &rewritten {
             w.put(*id, body, None, None, "merge")?;
-            after.push((*id, sha256_hex(&body_text(body)?)));
+            after.push((*id, sha256_hex(body_text(body)?.as_bytes())));
         }
         w.tombstone(other, &other_rec.body, "merge")?;
         let at = now_timestamp();
@@ -732,7 +727,7 @@ impl Vault {
         let after: Vec<(Uuid, String)> = serde_json::from_str(&after)?;
         for (id, sha) in &after {
             let current = self.get(*id)?;
-            if sha256_hex(&body_text(&current.body)?) != *sha {
+            if sha256_hex(body_text(&current.body)?.as_bytes()) != *sha {
                 return Err(Error::InvalidInput(format!(
                     "{} \"{}\" was edited after the merge; undoing would lose that edit. Nothing was changed.",
                     current.kind,

@@ -6,6 +6,23 @@ use std::fmt::Write as _;
 use crate::error::{Error, Result};
 use crate::report::{CategoryRow, Count, FacetRow, Report};
 
+/// The report in one of the export formats: csv, xlsx, html or json.
+pub fn render(report: &Report, format: &str) -> Result<Vec<u8>> {
+    Ok(match format {
+        "csv" => to_csv(report).into_bytes(),
+        "xlsx" => to_xlsx(report)?,
+        "html" => to_html(report, "Monitoring report").into_bytes(),
+        "json" => {
+            let mut text = serde_json::to_string_pretty(report)?;
+            text.push('\n');
+            text.into_bytes()
+        }
+        other => {
+            return Err(Error::InvalidInput(format!("'{other}' is not a report format; use json, csv, xlsx or html.")))
+        }
+    })
+}
+
 fn count_text(c: &Count) -> String {
     match c {
         Count::Exact(n) => n.to_string(),
