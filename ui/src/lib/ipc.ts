@@ -68,6 +68,16 @@ async function call<T>(command: string, args?: Record<string, unknown>): Promise
   }
 }
 
+/** A command whose body is a file's raw bytes (no JSON or base64 copy of it). */
+async function callWithFile<T>(command: string, file: File, headers: Record<string, string> = {}): Promise<T> {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  try {
+    return await invoke<T>(command, bytes, { headers });
+  } catch (e) {
+    throw toIpcError(e);
+  }
+}
+
 export const shell = {
   status: () => call<Status>("status"),
   createVault: (passphrase: string) => call<Created>("create_vault", { passphrase }),
@@ -95,16 +105,8 @@ export const shell = {
   exportCalendar: (query: CalendarQuery) => call<string>("export_calendar", { query }),
   attachmentsOf: (id: string) => call<RecordJson[]>("attachments_of", { id }),
   /** A chosen file, sent as raw bytes (no JSON or base64 copy of it). */
-  attachFile: async (record: string, file: File): Promise<RecordJson> => {
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    try {
-      return await invoke<RecordJson>("attach_bytes", bytes, {
-        headers: { "x-record": record, "x-name": encodeURIComponent(file.name) },
-      });
-    } catch (e) {
-      throw toIpcError(e);
-    }
-  },
+  attachFile: (record: string, file: File) =>
+    callWithFile<RecordJson>("attach_bytes", file, { "x-record": record, "x-name": encodeURIComponent(file.name) }),
   attachPath: (id: string, path: string) => call<RecordJson>("attach_path", { id, path }),
   saveAttachmentCopy: (id: string) => call<string>("save_attachment_copy", { id }),
   /** Where the viewer loads an attachment from: decrypted in memory by the shell, never cached. */
@@ -124,14 +126,7 @@ export const shell = {
   /** Writes the encrypted bundle into the documents folder; returns where. */
   exportBundle: (request: ExportRequest) => call<ExportedBundle>("export_bundle", { request }),
   /** Sends the chosen bundle (ciphertext) as raw bytes; the shell verifies it and keeps it for `importBundle`. */
-  inspectBundle: async (file: File): Promise<BundlePreview> => {
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    try {
-      return await invoke<BundlePreview>("inspect_bundle", bytes);
-    } catch (e) {
-      throw toIpcError(e);
-    }
-  },
+  inspectBundle: (file: File) => callWithFile<BundlePreview>("inspect_bundle", file),
   importBundle: (accept: string | null) => call<BundleImport>("import_bundle", { accept }),
   duplicates: () => call<DuplicateProposal[]>("duplicate_proposals"),
   mergePeople: (keep: string, other: string) => call<MergeResult>("merge_people", { keep, other }),
