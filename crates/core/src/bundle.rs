@@ -1078,6 +1078,14 @@ fn victims_and_witnesses(records: &[Record]) -> HashSet<Uuid> {
             }
         }
     }
+    // The named members of a group of victims or witnesses are victims or witnesses too.
+    for record in records {
+        if let Body::Group(g) = &record.body {
+            if out.contains(&record.id) {
+                out.extend(g.members.iter().copied());
+            }
+        }
+    }
     out.retain(|id| records.iter().any(|r| r.id == *id && r.kind == Kind::Person));
     out
 }
@@ -1125,7 +1133,15 @@ fn redact(
         }
         Body::Organisation(o) if redaction.coarsen_places => coarsen(&mut o.place, preview),
         Body::Event(e) if redaction.coarsen_places => coarsen(&mut e.place, preview),
-        Body::Detention(d) if redaction.coarsen_places => coarsen(&mut d.place, preview),
+        Body::Detention(d) if redaction.coarsen_places => {
+            coarsen(&mut d.place, preview);
+            // Every later place of custody too: a penal colony names a town as well as a prison.
+            for t in &mut d.transfers {
+                let mut place = Some(std::mem::take(&mut t.place));
+                coarsen(&mut place, preview);
+                t.place = place.unwrap_or_default();
+            }
+        }
         Body::Attachment(a) if redaction.coarsen_places && a.gps.is_some() => {
             a.gps = None;
             preview.places_coarsened += 1;

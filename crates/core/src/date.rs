@@ -235,6 +235,28 @@ impl<'de> Deserialize<'de> for PartialDate {
     }
 }
 
+/// A span of days written as briefly as a report writes it: "2024", "2024-03", "2024-01/2024-06",
+/// else "2024-03-05/2024-04-02". Unparseable input is given back as "from/to".
+pub fn span_text(from: &str, to: &str) -> String {
+    let (Ok(f), Ok(t)) = (from.parse::<NaiveDate>(), to.parse::<NaiveDate>()) else {
+        return format!("{from}/{to}");
+    };
+    let month_start = f.day() == 1;
+    let month_end = t.succ_opt().is_some_and(|n| n.day() == 1);
+    if !(month_start && month_end) {
+        return format!("{f}/{t}");
+    }
+    if f.month() == 1 && t.month() == 12 && f.year() == t.year() {
+        return f.year().to_string();
+    }
+    let (fm, tm) = (f.format("%Y-%m").to_string(), t.format("%Y-%m").to_string());
+    if fm == tm {
+        fm
+    } else {
+        format!("{fm}/{tm}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,10 @@ use crate::store::{valid_timestamp, Record};
 use crate::vault::Vault;
 
 pub const FORMAT_NAME: &str = "casebook-export";
-pub const FORMAT_VERSION: u64 = 1;
+/// Version 2 (issue 17) added groups, approximate amounts and counts, custody transfers,
+/// complaints, programmes and excluded parties. Every version-1 document is a version-2 document
+/// with none of them, so both are read the same way.
+pub const FORMAT_VERSION: u64 = 2;
 /// A document with more records than this is refused before anything is parsed further.
 pub const MAX_RECORDS: usize = 5_000_000;
 
@@ -131,7 +134,7 @@ fn parse_document(doc: Value) -> Result<Vec<Item>> {
     let version = doc.get("version").and_then(Value::as_u64).unwrap_or(0);
     if version == 0 || version > FORMAT_VERSION {
         return Err(Error::InvalidInput(format!(
-            "The file uses export format version {version}; this Casebook reads version {FORMAT_VERSION}. Update Casebook to import it."
+            "The file uses export format version {version}; this Casebook reads versions 1 to {FORMAT_VERSION}. Update Casebook to import it."
         )));
     }
     let Some(Value::Array(records)) = doc.remove("records") else {

@@ -31,7 +31,23 @@ impl Detention {
             return Some(span(end));
         }
         let days = Days::new(u64::from(self.term_days?.saturating_sub(self.credited_days.unwrap_or(0))));
-        Some((self.start.earliest().checked_add_days(days)?, self.start.latest().checked_add_days(days)?))
+        let start = self.start.as_ref()?;
+        Some((start.earliest().checked_add_days(days)?, start.latest().checked_add_days(days)?))
+    }
+
+    /// Where the detainee was on `day`: the last transfer dated on or before it, else where
+    /// custody began. A transfer with an unknown date counts as having happened only once a
+    /// later dated transfer or the end of the list says so, so it is never assumed early.
+    pub fn place_on(&self, day: NaiveDate) -> Option<&crate::model::Place> {
+        let mut place = self.place.as_ref();
+        for t in &self.transfers {
+            match &t.date {
+                Some(date) if date.latest() <= day => place = Some(&t.place),
+                Some(_) => break,
+                None => {}
+            }
+        }
+        place
     }
 }
 
@@ -137,18 +153,33 @@ pub struct Custody {
     pub name: String,
     pub detention: Uuid,
     pub detention_kind: String,
+    /// Empty when no report gives the start.
     pub start: String,
+    /// Where they were held that day (after any transfer): "SIZO-1, Almaty, KZ".
+    pub place: Option<String>,
     /// The release date as recorded or computed (a range when uncertain).
     pub release: Option<String>,
     pub released: bool,
-    /// Whole days in custody up to and including the day asked about, from the earliest start.
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
-    pub days_in_custody: i64,
+    /// Whole days in custody up to and including the day asked about, from the earliest start;
+    /// `None` when the start is unknown.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
+    pub days_in_custody: Option<i64>,
     /// False when the dates (known only to the month, say) allow that they were not yet or no
     /// longer detained that day.
     pub certain: bool,
     pub case: Option<Uuid>,
     pub case_title: Option<String>,
+}
+
+/// "SIZO-1, Almaty, KZ": a place from the most specific part out.
+pub fn place_text(place: &crate::model::Place) -> String {
+    [&place.site, &place.city, &place.region, &place.country]
+        .into_iter()
+        .flatten()
+        .filter(|p| !p.trim().is_empty())
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn range_text(from: NaiveDate, to: NaiveDate) -> String {
@@ -223,7 +254,7 @@ impl LegalData {
 }
 
 impl Vault {
-    fn all_of(&self, kind: Kind) -> Result<Vec<Record>> {
+    pub(crate) fn all_of(&self, kind: Kind) -> Result<Vec<Record>> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT uuid, body, created_at, updated_at FROM records WHERE kind = ?1 AND deleted = 0")?;
@@ -327,6 +358,36 @@ impl Vault {
     /// Postpone a hearing to a new date: in one transaction the hearing is marked postponed (with
     /// the reason) and a new hearing with the same court details is scheduled, naming it as
     /// `postponed_from`, so the history of dates stays visible. Returns the new hearing.
+    /// One outcome for each of many defendants of a decision, as a verdict reads ("seven officers
+    /// were sentenced to three to five years"): `template` is copied for every defendant, so a
+    /// verdict for eleven is entered once. A defendant who already has an outcome on the decision
+    /// is refused, and nothing is written.
+    pub fn add_outcomes(
+        &mut self,
+        decision: Uuid,
+        defendants: &[Uuid],
+        template: &crate::model::Outcome,
+    ) -> Result<Record> {
+        let current = self.get(decision)?;
+        let Body::Decision(mut d) = current.body else {
+            return Err(Error::invalid("decision", "id", format!("{decision} is a {}, not a decision", current.kind)));
+        };
+        if defendants.is_empty() {
+            return Err(Error::InvalidInput("Name at least one defendant.".into()));
+        }
+        for (i, defendant) in defendants.iter().enumerate() {
+            if d.outcomes.iter().any(|o| o.defendant == *defendant) || defendants[..i].contains(defendant) {
+                return Err(Error::Duplicate(format!(
+                    "{} already has an outcome on this decision; edit that outcome instead.",
+                    self.get(*defendant).map(|r| r.label()).unwrap_or_else(|_| defendant.to_string())
+                )));
+            }
+            d.outcomes.push(crate::model::Outcome { defendant: *defendant, ..template.clone() });
+        }
+        let fields = Body::Decision(d).to_json();
+        self.replace(decision, fields)
+    }
+
     pub fn postpone_hearing(&mut self, id: Uuid, to: &str, reason: Option<&str>) -> Result<Record> {
         let current = self.get(id)?;
         let Body::Hearing(old) = &current.body else {
@@ -365,34 +426,47 @@ impl Vault {
         self.get(new_id)
     }
 
-    /// Who is deprived of liberty on `day`, by detention record.
+    /// Who is deprived of liberty on `day`: each person once, with the detention that held them
+    /// that day (the most recently begun, certain ones first) and where they were.
     pub fn detained_on(&self, day: NaiveDate) -> Result<Vec<Custody>> {
         let data = self.legal_data()?;
-        let mut out = Vec::new();
+        let mut by_person: HashMap<Uuid, Custody> = HashMap::new();
         for record in data.records.values() {
             let Body::Detention(d) = &record.body else { continue };
-            if d.start.earliest() > day {
+            if d.start.as_ref().is_some_and(|s| s.earliest() > day) {
                 continue;
             }
             let end = d.end_range();
             if end.is_some_and(|(_, latest)| latest < day) {
                 continue;
             }
-            let certain = d.start.latest() <= day && end.is_none_or(|(earliest, _)| day <= earliest);
-            out.push(Custody {
+            // Without a start date, only a recorded end on or after the day makes custody certain
+            // to cover it... and even then it may have begun later, so it stays uncertain.
+            let certain =
+                d.start.as_ref().is_some_and(|s| s.latest() <= day) && end.is_none_or(|(earliest, _)| day <= earliest);
+            let custody = Custody {
                 person: d.person,
                 name: data.name(d.person),
                 detention: record.id,
                 detention_kind: d.detention_kind.clone(),
-                start: d.start.to_string(),
+                start: d.start.as_ref().map(ToString::to_string).unwrap_or_default(),
+                place: d.place_on(day).map(place_text).filter(|p| !p.is_empty()),
                 release: end.map(|(a, b)| range_text(a, b)),
                 released: d.actual_end.is_some(),
-                days_in_custody: (day - d.start.earliest()).num_days() + 1,
+                days_in_custody: d.start.as_ref().map(|s| (day - s.earliest()).num_days() + 1),
                 certain,
                 case: d.case,
                 case_title: data.case_title(d.case),
-            });
+            };
+            let better = |old: &Custody| (custody.certain, &custody.start) > (old.certain, &old.start);
+            match by_person.get(&d.person) {
+                Some(old) if !better(old) => {}
+                _ => {
+                    by_person.insert(d.person, custody);
+                }
+            }
         }
+        let mut out: Vec<Custody> = by_person.into_values().collect();
         out.sort_by(|a, b| (!a.certain, &a.name, &a.start).cmp(&(!b.certain, &b.name, &b.start)));
         Ok(out)
     }

@@ -773,6 +773,7 @@ fn merged_person(keep: &Person, other: &Person) -> Person {
         contacts: union(&keep.contacts, &other.contacts),
         recognitions: union(&keep.recognitions, &other.recognitions),
         residence: keep.residence.clone().or_else(|| other.residence.clone()),
+        citizenships: union(&keep.citizenships, &other.citizenships),
         notes: match (&keep.notes, &other.notes) {
             (Some(a), Some(b)) if a != b => Some(format!("{a}\n\n{b}")),
             (a, b) => a.clone().or_else(|| b.clone()),

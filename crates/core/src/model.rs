@@ -26,6 +26,7 @@ pub enum Kind {
     Source,
     Organisation,
     Person,
+    Group,
     Case,
     Event,
     Detention,
@@ -38,12 +39,13 @@ pub enum Kind {
 
 impl Kind {
     /// Export order: anything a record refers to comes before it.
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Term,
         Kind::Partner,
         Kind::Source,
         Kind::Organisation,
         Kind::Person,
+        Kind::Group,
         Kind::Case,
         Kind::Event,
         Kind::Detention,
@@ -61,6 +63,7 @@ impl Kind {
             Kind::Source => "source",
             Kind::Organisation => "organisation",
             Kind::Person => "person",
+            Kind::Group => "group",
             Kind::Case => "case",
             Kind::Event => "event",
             Kind::Detention => "detention",
@@ -117,12 +120,110 @@ pub struct Place {
     pub site: Option<String>,
 }
 
-/// A person or organisation taking part in a case or event, with a role from the `role` vocabulary.
+/// How sure a reported figure is: "54 victims" is exact, "at least 6 activists" a lower bound,
+/// "about 200 EUR" approximate.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Qualifier {
+    #[default]
+    Exact,
+    AtLeast,
+    About,
+    AtMost,
+}
+
+impl Qualifier {
+    pub fn is_exact(&self) -> bool {
+        *self == Qualifier::Exact
+    }
+
+    /// "", "at least ", "about ", "at most ": what a figure is prefixed with when shown.
+    pub fn prefix(&self) -> &'static str {
+        match self {
+            Qualifier::Exact => "",
+            Qualifier::AtLeast => "at least ",
+            Qualifier::About => "about ",
+            Qualifier::AtMost => "at most ",
+        }
+    }
+}
+
+/// A count as a report gives it. Written as a plain number when exact (as version 1 documents
+/// wrote every count) and as `{"value": 6, "qualifier": "at_least"}` otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quantity {
+    pub value: u32,
+    pub qualifier: Qualifier,
+}
+
+impl Quantity {
+    pub fn exact(value: u32) -> Quantity {
+        Quantity { value, qualifier: Qualifier::Exact }
+    }
+}
+
+impl std::fmt::Display for Quantity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", self.qualifier.prefix(), self.value)
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum QuantityForm {
+    Plain(u32),
+    Qualified {
+        value: u32,
+        #[serde(default)]
+        qualifier: Qualifier,
+    },
+}
+
+impl Serialize for Quantity {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.qualifier.is_exact() {
+            QuantityForm::Plain(self.value).serialize(s)
+        } else {
+            QuantityForm::Qualified { value: self.value, qualifier: self.qualifier }.serialize(s)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Quantity {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match QuantityForm::deserialize(d).map_err(|_| {
+            serde::de::Error::custom("expected a count: a whole number, or {\"value\": N, \"qualifier\": \"at_least\"|\"about\"|\"at_most\"}")
+        })? {
+            QuantityForm::Plain(value) => Quantity::exact(value),
+            QuantityForm::Qualified { value, qualifier } => Quantity { value, qualifier },
+        })
+    }
+}
+
+/// A sum of money as reported: "about 200 EUR" is `{"amount": "200", "currency": "EUR", "approximate": true}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Money {
+    /// Decimal amount as written, e.g. "1380000" or "276.50".
+    pub amount: String,
+    pub currency: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub approximate: bool,
+}
+
+/// A person, organisation or group taking part in a case or event, with a role from the `role`
+/// vocabulary, and what a report says of them at the time: an age, or only that they were a child.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Participant {
     pub party: Uuid,
     pub role: String,
+    /// Age in years at the time of the event, where the report gives one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age: Option<u32>,
+    /// A minor, where the report says so without an age or birth date.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub child: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -310,8 +411,78 @@ pub struct Person {
     pub recognitions: Vec<Recognition>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub residence: Option<Place>,
+    /// ISO 3166-1 alpha-2 codes; a person may hold several (or none, stateless).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub citizenships: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+}
+
+/// People a report counts without naming them all: "10 citizens sued the Prosecutor General's
+/// office", "11 KNB officers", "54 victims". A group is a party like a person: it takes part in
+/// cases and events, is charged, and receives an outcome. Members named later are added to
+/// `members`; the group keeps its id, so what was recorded of it stays attached.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    /// What the report calls them: "KNB officers accused of torture".
+    pub description: String,
+    /// How many they are, as reported; `None` when only the named members are known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<Quantity>,
+    /// Members known by name (people or organisations).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<Uuid>,
+    /// `occupation` codes the members share (activist, journalist…).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub occupations: Vec<String>,
+    /// `perpetrator_type` code when the group acted as state agents (police, knb, military…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perpetrator_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+}
+
+impl Group {
+    /// The people a report counts for this group: the reported count, never fewer than those named.
+    pub fn headcount(&self) -> Quantity {
+        let named = self.members.len() as u32;
+        match self.count {
+            Some(q) if q.value >= named => q,
+            Some(q) => Quantity {
+                value: named,
+                qualifier: if q.qualifier.is_exact() { q.qualifier } else { Qualifier::AtLeast },
+            },
+            None => Quantity { value: named, qualifier: Qualifier::AtLeast },
+        }
+    }
+}
+
+/// A complaint or appeal outside the court track: to a prosecutor, the ombudsman, a UN body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Complaint {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<PartialDate>,
+    /// Who filed it (a person, organisation or group).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<Uuid>,
+    /// `complaint_body` vocabulary: prosecutor, ombudsman, un_body, court, police, government, other.
+    pub to: String,
+    /// The body by name: "UN Working Group on Arbitrary Detention".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered: Option<PartialDate>,
+    /// `complaint_result` vocabulary: pending, upheld, rejected, no_answer, forwarded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<String>,
 }
 
 // ---------------------------------------------------------------- cases and what happened
@@ -353,6 +524,11 @@ pub struct Case {
     pub opened: Option<PartialDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub complaints: Vec<Complaint>,
+    /// `programme` vocabulary: the monitoring programmes this case belongs to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub programmes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -370,9 +546,10 @@ pub struct Event {
     pub cases: Vec<Uuid>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub participants: Vec<Participant>,
-    /// How many people it affected where they are not all recorded by name ("54 victims").
+    /// How many people it affected where they are not all recorded by name ("54 victims",
+    /// "at least 6 activists").
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub victim_count: Option<u32>,
+    pub victim_count: Option<Quantity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -388,6 +565,14 @@ pub struct Event {
     /// Listed among the notable cases of a monitoring report.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub notable: bool,
+    /// The hearing or proceeding it happened at: a film crew barred from a trial, activists
+    /// detained outside the courthouse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub happened_at: Option<Uuid>,
+    /// `programme` vocabulary: which monitoring programme records it (media freedom, elections…);
+    /// a report limited to a programme counts only its events.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub programmes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -398,6 +583,24 @@ pub struct Extension {
     pub new_end: PartialDate,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
+    /// The decision (ruling) that ordered the extension.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ruling: Option<Uuid>,
+    /// The appeal decision that upheld it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upheld_by: Option<Uuid>,
+}
+
+/// A move of a detainee to another place: from the pre-trial centre to a penal colony.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Transfer {
+    /// When the detainee arrived there; unknown dates are kept as unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<PartialDate>,
+    pub place: Place,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -405,9 +608,11 @@ pub struct Extension {
 pub struct Detention {
     pub person: Uuid,
     /// `detention_kind` vocabulary: police_detention, administrative_arrest, pre_trial_detention,
-    /// house_arrest, restricted_freedom, prison.
+    /// house_arrest, restricted_freedom, prison (serving a sentence), psychiatric, extradition_arrest.
     pub detention_kind: String,
-    pub start: PartialDate,
+    /// When custody began; absent when no report says (the person is known to be held later).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<PartialDate>,
     /// The ordered length, e.g. 15 days of administrative arrest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub term_days: Option<u32>,
@@ -425,10 +630,15 @@ pub struct Detention {
     pub legal_basis: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extensions: Vec<Extension>,
+    /// Later places, in order; `place` is where custody began.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub transfers: Vec<Transfer>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub case: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
 }
@@ -464,6 +674,8 @@ pub struct Proceeding {
     pub started: Option<PartialDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ended: Option<PartialDate>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
 }
@@ -472,10 +684,15 @@ pub struct Proceeding {
 #[serde(deny_unknown_fields)]
 pub struct Charge {
     pub proceeding: Uuid,
-    /// A person or an organisation.
+    /// A person, an organisation or a group.
     pub defendant: Uuid,
-    /// Code of a `legal_provision` term, e.g. `kz-cc-405-2`.
-    pub provision: String,
+    /// Code of a `legal_provision` term, e.g. `kz-cc-405-2`; absent when the report gives no article.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provision: Option<String>,
+    /// The charge in words ("hooliganism", "participating in an unsanctioned assembly"),
+    /// required when there is no provision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date: Option<PartialDate>,
     /// `charge_status` vocabulary: pending, dropped, requalified, convicted, acquitted.
@@ -513,6 +730,9 @@ pub struct Hearing {
     pub monitor_present: Option<bool>,
     #[serde(default, skip_serializing_if = "is_false")]
     pub access_refused: bool,
+    /// Who was shut out (`excluded_party` vocabulary: press, monitors, relatives, diplomats, public, lawyers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_refused_to: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attendees: Vec<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -527,11 +747,17 @@ fn default_zone() -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SentencePart {
+    /// `years`/`months` is the term, or the lower end of a range given to a group ("3 to 5
+    /// years") whose upper end is `max_years`/`max_months` (so for every part with a term).
     Imprisonment {
         #[serde(default, skip_serializing_if = "is_zero")]
         years: u32,
         #[serde(default, skip_serializing_if = "is_zero")]
         months: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_years: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_months: Option<u32>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         regime: Option<String>,
     },
@@ -540,6 +766,10 @@ pub enum SentencePart {
         years: u32,
         #[serde(default, skip_serializing_if = "is_zero")]
         months: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_years: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_months: Option<u32>,
         #[serde(default, skip_serializing_if = "is_zero")]
         probation_months: u32,
     },
@@ -552,15 +782,29 @@ pub enum SentencePart {
         /// Monthly calculation indices, the unit Kazakh law states fines in.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         mci: Option<u32>,
+        /// The report rounds the figure ("a fine of about 200 EUR").
+        #[serde(default, skip_serializing_if = "is_false")]
+        approximate: bool,
+        /// The equivalent the report quotes beside it ("70 MCI (≈ 140 EUR)").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        equivalent: Option<Money>,
     },
+    /// `days`, or a range "up to `max_days` days" (with `days` as its lower end, 0 if unknown).
     AdministrativeArrest {
+        #[serde(default)]
         days: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_days: Option<u32>,
     },
     RestrictedFreedom {
         #[serde(default, skip_serializing_if = "is_zero")]
         years: u32,
         #[serde(default, skip_serializing_if = "is_zero")]
         months: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_years: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_months: Option<u32>,
     },
     ActivityBan {
         activity: String,
@@ -568,6 +812,10 @@ pub enum SentencePart {
         years: u32,
         #[serde(default, skip_serializing_if = "is_zero")]
         months: u32,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_years: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_months: Option<u32>,
     },
     Deferral {
         until: PartialDate,
@@ -577,6 +825,8 @@ pub enum SentencePart {
         amount: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         currency: Option<String>,
+        #[serde(default, skip_serializing_if = "is_false")]
+        approximate: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         to: Option<String>,
     },
@@ -586,6 +836,44 @@ pub enum SentencePart {
     Other {
         text: String,
     },
+}
+
+impl SentencePart {
+    /// The term in months as (lower, upper) for the parts that have one; equal ends unless a range.
+    pub fn months_range(&self) -> Option<(u32, u32)> {
+        let range = |years: u32, months: u32, max_years: Option<u32>, max_months: Option<u32>| {
+            let low = years * 12 + months;
+            let high = match (max_years, max_months) {
+                (None, None) => low,
+                (y, m) => y.unwrap_or(0) * 12 + m.unwrap_or(0),
+            };
+            (low, high)
+        };
+        match self {
+            SentencePart::Imprisonment { years, months, max_years, max_months, .. }
+            | SentencePart::Suspended { years, months, max_years, max_months, .. }
+            | SentencePart::RestrictedFreedom { years, months, max_years, max_months }
+            | SentencePart::ActivityBan { years, months, max_years, max_months, .. } => {
+                Some(range(*years, *months, *max_years, *max_months))
+            }
+            _ => None,
+        }
+    }
+
+    /// A range's upper end is not below its lower end.
+    fn check_range(&self) -> Result<(), String> {
+        if let Some((low, high)) = self.months_range() {
+            if high < low {
+                return Err("the range ends (max_years, max_months) below where it starts (years, months)".into());
+            }
+        }
+        if let SentencePart::AdministrativeArrest { days, max_days: Some(max) } = self {
+            if max < days {
+                return Err(format!("max_days {max} is below days {days}"));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -598,6 +886,10 @@ pub struct Outcome {
     pub charges: Vec<Uuid>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sentence: Vec<SentencePart>,
+    /// The parts are alternatives handed to a group's members, not all served by each:
+    /// "fines or up to 10 days' arrest".
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub alternatives: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -613,6 +905,8 @@ pub struct Decision {
     pub outcomes: Vec<Outcome>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appeal_deadline: Option<chrono::NaiveDate>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
 }
@@ -660,6 +954,7 @@ pub enum Body {
     Source(Source),
     Organisation(Organisation),
     Person(Person),
+    Group(Group),
     Case(Case),
     Event(Event),
     Detention(Detention),
@@ -677,7 +972,7 @@ pub struct Reference {
     pub allowed: &'static [Kind],
 }
 
-const PARTY: &[Kind] = &[Kind::Person, Kind::Organisation];
+const PARTY: &[Kind] = &[Kind::Person, Kind::Organisation, Kind::Group];
 
 fn r(out: &mut Vec<Reference>, field: &'static str, target: Uuid, allowed: &'static [Kind]) {
     out.push(Reference { field, target, allowed });
@@ -691,6 +986,7 @@ impl Body {
             Body::Source(_) => Kind::Source,
             Body::Organisation(_) => Kind::Organisation,
             Body::Person(_) => Kind::Person,
+            Body::Group(_) => Kind::Group,
             Body::Case(_) => Kind::Case,
             Body::Event(_) => Kind::Event,
             Body::Detention(_) => Kind::Detention,
@@ -717,6 +1013,7 @@ impl Body {
             Kind::Source => Body::Source(parse(value)?),
             Kind::Organisation => Body::Organisation(parse(value)?),
             Kind::Person => Body::Person(parse(value)?),
+            Kind::Group => Body::Group(parse(value)?),
             Kind::Case => Body::Case(parse(value)?),
             Kind::Event => Body::Event(parse(value)?),
             Kind::Detention => Body::Detention(parse(value)?),
@@ -735,6 +1032,7 @@ impl Body {
             Body::Source(b) => serde_json::to_value(b),
             Body::Organisation(b) => serde_json::to_value(b),
             Body::Person(b) => serde_json::to_value(b),
+            Body::Group(b) => serde_json::to_value(b),
             Body::Case(b) => serde_json::to_value(b),
             Body::Event(b) => serde_json::to_value(b),
             Body::Detention(b) => serde_json::to_value(b),
@@ -757,9 +1055,16 @@ impl Body {
             Body::Source(s) => s.title.clone(),
             Body::Organisation(o) => first_name(&o.names),
             Body::Person(p) => first_name(&p.names),
+            Body::Group(g) => match g.count {
+                Some(n) => format!("{} ({n})", g.description),
+                None => g.description.clone(),
+            },
             Body::Case(c) => c.title.clone(),
             Body::Event(e) => e.title.clone(),
-            Body::Detention(d) => format!("{} from {}", d.detention_kind, d.start.human()),
+            Body::Detention(d) => match &d.start {
+                Some(start) => format!("{} from {}", d.detention_kind, start.human()),
+                None => format!("{} (start unknown)", d.detention_kind),
+            },
             Body::Proceeding(p) => {
                 format!(
                     "{} ({}){}",
@@ -768,7 +1073,7 @@ impl Body {
                     p.case_number.as_ref().map(|n| format!(" №{n}")).unwrap_or_default()
                 )
             }
-            Body::Charge(c) => c.provision.clone(),
+            Body::Charge(c) => c.provision.clone().or_else(|| c.description.clone()).unwrap_or_default(),
             Body::Hearing(h) => format!("hearing {} ({})", h.scheduled, h.status),
             Body::Decision(d) => format!("{} of {}", d.decision_kind, d.date.human()),
             Body::Attachment(a) => a.name.clone(),
@@ -782,7 +1087,8 @@ impl Body {
             Body::Event(e) => span(&e.date),
             Body::Detention(d) => {
                 let end = d.end_range().map(|(_, latest)| latest);
-                Some((d.start.earliest(), end.unwrap_or(chrono::NaiveDate::MAX)))
+                let start = d.start.as_ref().map(|s| s.earliest()).unwrap_or(chrono::NaiveDate::MIN);
+                Some((start, end.unwrap_or(chrono::NaiveDate::MAX)))
             }
             Body::Decision(d) => span(&d.date),
             Body::Hearing(h) => {
@@ -794,7 +1100,12 @@ impl Body {
             Body::Source(s) => s.date.as_ref().and_then(span),
             Body::Proceeding(p) => p.started.as_ref().and_then(span),
             Body::Charge(c) => c.date.as_ref().and_then(span),
-            Body::Person(_) | Body::Organisation(_) | Body::Term(_) | Body::Partner(_) | Body::Attachment(_) => None,
+            Body::Person(_)
+            | Body::Group(_)
+            | Body::Organisation(_)
+            | Body::Term(_)
+            | Body::Partner(_)
+            | Body::Attachment(_) => None,
         }
     }
 
@@ -803,6 +1114,11 @@ impl Body {
         let participants = |out: &mut Vec<Reference>, ps: &[Participant]| {
             for p in ps {
                 r(out, "participants", p.party, PARTY);
+            }
+        };
+        let sources = |out: &mut Vec<Reference>, ids: &[Uuid]| {
+            for id in ids {
+                r(out, "sources", *id, &[Kind::Source]);
             }
         };
         match self {
@@ -818,8 +1134,19 @@ impl Body {
                     }
                 }
             }
+            Body::Group(g) => {
+                for id in &g.members {
+                    r(&mut out, "members", *id, &[Kind::Person, Kind::Organisation]);
+                }
+                sources(&mut out, &g.sources);
+            }
             Body::Case(c) => {
                 participants(&mut out, &c.participants);
+                for complaint in &c.complaints {
+                    if let Some(id) = complaint.by {
+                        r(&mut out, "complaints.by", id, PARTY);
+                    }
+                }
                 for id in &c.related_cases {
                     r(&mut out, "related_cases", *id, &[Kind::Case]);
                 }
@@ -835,6 +1162,9 @@ impl Body {
                 for id in &e.sources {
                     r(&mut out, "sources", *id, &[Kind::Source]);
                 }
+                if let Some(id) = e.happened_at {
+                    r(&mut out, "happened_at", id, &[Kind::Hearing, Kind::Proceeding]);
+                }
             }
             Body::Detention(d) => {
                 r(&mut out, "person", d.person, &[Kind::Person]);
@@ -844,6 +1174,15 @@ impl Body {
                 if let Some(id) = d.event {
                     r(&mut out, "event", id, &[Kind::Event]);
                 }
+                for x in &d.extensions {
+                    if let Some(id) = x.ruling {
+                        r(&mut out, "extensions.ruling", id, &[Kind::Decision]);
+                    }
+                    if let Some(id) = x.upheld_by {
+                        r(&mut out, "extensions.upheld_by", id, &[Kind::Decision]);
+                    }
+                }
+                sources(&mut out, &d.sources);
             }
             Body::Proceeding(p) => {
                 r(&mut out, "case", p.case, &[Kind::Case]);
@@ -853,6 +1192,7 @@ impl Body {
                 if let Some(id) = p.judge {
                     r(&mut out, "judge", id, &[Kind::Person]);
                 }
+                sources(&mut out, &p.sources);
             }
             Body::Charge(c) => {
                 r(&mut out, "proceeding", c.proceeding, &[Kind::Proceeding]);
@@ -878,6 +1218,7 @@ impl Body {
                         r(&mut out, "outcomes.charges", *c, &[Kind::Charge]);
                     }
                 }
+                sources(&mut out, &d.sources);
             }
             Body::Attachment(a) => {
                 let any: &'static [Kind] = &Kind::ALL;
@@ -898,6 +1239,11 @@ impl Body {
         let categories = |out: &mut Vec<_>, cs: &[String]| {
             for c in cs {
                 out.push(("categories", "violation_category", c.clone()));
+            }
+        };
+        let programmes = |out: &mut Vec<_>, ps: &[String]| {
+            for p in ps {
+                out.push(("programmes", "programme", p.clone()));
             }
         };
         match self {
@@ -922,11 +1268,26 @@ impl Body {
                     out.push(("recognitions.status", "recognition", rec.status.clone()));
                 }
             }
+            Body::Group(g) => {
+                for o in &g.occupations {
+                    out.push(("occupations", "occupation", o.clone()));
+                }
+                if let Some(t) = &g.perpetrator_type {
+                    out.push(("perpetrator_type", "perpetrator_type", t.clone()));
+                }
+            }
             Body::Case(c) => {
                 out.push(("case_kind", "case_kind", c.case_kind.clone()));
                 out.push(("status", "case_status", c.status.clone()));
                 categories(&mut out, &c.categories);
                 roles(&mut out, &c.participants);
+                programmes(&mut out, &c.programmes);
+                for complaint in &c.complaints {
+                    out.push(("complaints.to", "complaint_body", complaint.to.clone()));
+                    if let Some(result) = &complaint.result {
+                        out.push(("complaints.result", "complaint_result", result.clone()));
+                    }
+                }
             }
             Body::Event(e) => {
                 out.push(("event_type", "event_type", e.event_type.clone()));
@@ -939,6 +1300,7 @@ impl Body {
                 ] {
                     out.extend(codes.iter().map(|c| (field, vocabulary, c.clone())));
                 }
+                programmes(&mut out, &e.programmes);
             }
             Body::Detention(d) => out.push(("detention_kind", "detention_kind", d.detention_kind.clone())),
             Body::Proceeding(p) => {
@@ -946,12 +1308,17 @@ impl Body {
                 out.push(("stage", "stage", p.stage.clone()));
             }
             Body::Charge(c) => {
-                out.push(("provision", "legal_provision", c.provision.clone()));
+                if let Some(p) = &c.provision {
+                    out.push(("provision", "legal_provision", p.clone()));
+                }
                 if let Some(s) = &c.status {
                     out.push(("status", "charge_status", s.clone()));
                 }
             }
-            Body::Hearing(h) => out.push(("status", "hearing_status", h.status.clone())),
+            Body::Hearing(h) => {
+                out.push(("status", "hearing_status", h.status.clone()));
+                out.extend(h.access_refused_to.iter().map(|p| ("access_refused_to", "excluded_party", p.clone())));
+            }
             Body::Decision(d) => {
                 out.push(("decision_kind", "decision_kind", d.decision_kind.clone()));
                 for o in &d.outcomes {
@@ -1002,16 +1369,44 @@ impl Body {
                     required(&format!("contacts[{i}].value"), &c.value)?;
                 }
             }
-            Body::Case(c) => required("title", &c.title)?,
+            Body::Group(g) => {
+                required("description", &g.description)?;
+                if g.count.is_some_and(|q| q.value == 0) {
+                    return Err(("count".into(), "a group counts at least one person".into()));
+                }
+            }
+            Body::Case(c) => {
+                required("title", &c.title)?;
+                for (i, complaint) in c.complaints.iter().enumerate() {
+                    required(&format!("complaints[{i}].to"), &complaint.to)?;
+                }
+            }
             Body::Event(e) => required("title", &e.title)?,
             Body::Detention(d) => {
-                if let Some(end) = &d.actual_end {
-                    if end.latest() < d.start.earliest() {
+                if let (Some(end), Some(start)) = (&d.actual_end, &d.start) {
+                    if end.latest() < start.earliest() {
                         return Err(("actual_end".into(), "ends before the detention starts".into()));
                     }
                 }
             }
-            Body::Proceeding(_) | Body::Charge(_) | Body::Decision(_) => {}
+            Body::Charge(c) => {
+                let has = |t: &Option<String>| t.as_deref().is_some_and(|t| !t.trim().is_empty());
+                if !has(&c.provision) && !has(&c.description) {
+                    return Err((
+                        "provision".into(),
+                        "give the article (a legal_provision code) or, when the report names none, a description"
+                            .into(),
+                    ));
+                }
+            }
+            Body::Decision(d) => {
+                for (i, o) in d.outcomes.iter().enumerate() {
+                    for (j, part) in o.sentence.iter().enumerate() {
+                        part.check_range().map_err(|p| (format!("outcomes[{i}].sentence[{j}]"), p))?;
+                    }
+                }
+            }
+            Body::Proceeding(_) => {}
             Body::Attachment(a) => {
                 required("name", &a.name)?;
                 if a.sha256.len() != 64 || !a.sha256.chars().all(|c| c.is_ascii_hexdigit()) {

@@ -11,7 +11,7 @@ use crate::model::Body;
 use crate::store::{body_from_db, kind_from_db, Writer};
 use crate::vault::Vault;
 
-pub const LATEST: u32 = 8;
+pub const LATEST: u32 = 9;
 /// The version since which every write keeps the report facts of events.
 pub const FACTS_VERSION: u32 = 8;
 /// The version since which every write keeps the search index (v3 created it; v4 rebuilt it).
@@ -130,6 +130,11 @@ pub(crate) fn migrate(vault: &mut Vault, target: u32) -> Result<()> {
             // Report facets of events: victim_type, perpetrator_type and medium vocabularies.
             7 => seed_vocabularies(&mut w)?,
             8 => crate::report::v8_event_facts(&mut w)?,
+            // Groups, complaints, programmes, excluded parties (issue 17); report facts by programme.
+            9 => {
+                seed_vocabularies(&mut w)?;
+                crate::report::v9_refill_event_facts(&mut w)?;
+            }
             _ => return Err(Error::Storage(format!("no migration to version {next}"))),
         }
         w.tx.pragma_update(None, "user_version", next)?;

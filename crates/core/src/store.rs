@@ -299,6 +299,9 @@ impl Writer<'_> {
         }
         if self.facts {
             crate::report::write_facts(&self.tx, rowid, Some(body))?;
+            if let Body::Group(_) = body {
+                crate::report::refresh_group_events(&self.tx, rowid)?;
+            }
         }
         let old_json: Option<Value> =
             existing.as_ref().filter(|old| !old.deleted).and_then(|old| serde_json::from_str(&old.body).ok());
@@ -366,6 +369,13 @@ impl Writer<'_> {
                 "INSERT OR IGNORE INTO record_refs(from_id, to_id, field) VALUES (?1, ?2, ?3)",
                 params![rowid, to_id, reference.field],
             )?;
+        }
+        // An import writes every record before any relation, so a group listed after the event
+        // it took part in exists only now: count its people.
+        if let Body::Event(e) = body {
+            if self.facts && e.victim_count.is_none() && e.participants.iter().any(|p| p.role == "victim") {
+                crate::report::write_facts(&self.tx, rowid, Some(body))?;
+            }
         }
         Ok(())
     }
@@ -672,21 +682,21 @@ impl Vault {
             }
         };
         match (&mut body, other.kind) {
-            (Body::Case(c), Kind::Person | Kind::Organisation) => {
+            (Body::Case(c), Kind::Person | Kind::Organisation | Kind::Group) => {
                 if add {
                     let role = need_role()?;
                     if !c.participants.iter().any(|p| p.party == target && p.role == role) {
-                        c.participants.push(Participant { party: target, role, note: None });
+                        c.participants.push(Participant { party: target, role, age: None, child: false, note: None });
                     }
                 } else {
                     c.participants.retain(|p| p.party != target);
                 }
             }
-            (Body::Event(e), Kind::Person | Kind::Organisation) => {
+            (Body::Event(e), Kind::Person | Kind::Organisation | Kind::Group) => {
                 if add {
                     let role = need_role()?;
                     if !e.participants.iter().any(|p| p.party == target && p.role == role) {
-                        e.participants.push(Participant { party: target, role, note: None });
+                        e.participants.push(Participant { party: target, role, age: None, child: false, note: None });
                     }
                 } else {
                     e.participants.retain(|p| p.party != target);
