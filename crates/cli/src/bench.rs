@@ -223,14 +223,7 @@ pub fn report(incidents: u32, json_out: bool) -> Result<()> {
         ];
         let mut rows = Vec::new();
         for (name, from, to) in periods {
-            let query = ReportQuery {
-                from,
-                to,
-                compare_previous_year: true,
-                language: None,
-                aggregate_only: false,
-                suppress_below: None,
-            };
+            let query = ReportQuery { from, to, compare_previous_year: true, ..ReportQuery::default() };
             // Best of three, each store in turn, after one warm-up run.
             let mut best = [f64::MAX; 2];
             let mut counted = 0;

@@ -35,6 +35,67 @@ pub enum HearingsCmd {
 }
 
 #[derive(Subcommand)]
+pub enum OutcomesCmd {
+    /// Give many defendants of a decision the same outcome and sentence in one step: a verdict
+    /// for eleven officers is three commands, not eleven edits.
+    Add {
+        /// The decision (id or unique label).
+        decision: String,
+        /// A defendant (person, organisation or group; id or name); repeatable.
+        #[arg(long = "defendant", required = true)]
+        defendants: Vec<String>,
+        /// `outcome` code: convicted, acquitted, dismissed…
+        #[arg(long)]
+        outcome: String,
+        /// A sentence part as JSON, repeatable: '{"type":"imprisonment","years":3,"max_years":5}'.
+        #[arg(long = "sentence")]
+        sentence: Vec<String>,
+        /// A charge the outcome decides (id); repeatable.
+        #[arg(long = "charge")]
+        charges: Vec<String>,
+        /// The sentence parts are alternatives among a group's members ("fines or up to 10 days' arrest").
+        #[arg(long)]
+        alternatives: bool,
+        #[arg(long)]
+        note: Option<String>,
+    },
+}
+
+pub fn outcomes(vault: &mut Vault, json_out: bool, cmd: &OutcomesCmd) -> Result<()> {
+    let OutcomesCmd::Add { decision, defendants, outcome, sentence, charges, alternatives, note } = cmd;
+    let decision = vault.resolve(decision)?;
+    let defendants = defendants.iter().map(|d| vault.resolve(d)).collect::<Result<Vec<_>>>()?;
+    let sentence = sentence
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            serde_json::from_str(text).map_err(|e| {
+                casebook_core::Error::invalid(
+                    "--sentence",
+                    format!("sentence[{i}]"),
+                    format!("is not a sentence part: {e}"),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let template = casebook_core::model::Outcome {
+        defendant: decision,
+        outcome: outcome.clone(),
+        charges: charges.iter().map(|c| vault.resolve(c)).collect::<Result<Vec<_>>>()?,
+        sentence,
+        alternatives: *alternatives,
+        note: note.clone(),
+    };
+    let record = vault.add_outcomes(decision, &defendants, &template)?;
+    if json_out {
+        print_json(&record.to_json());
+    } else {
+        println!("Added {} outcome(s) '{outcome}' to {}.", defendants.len(), record.label());
+    }
+    Ok(())
+}
+
+#[derive(Subcommand)]
 pub enum CalendarCmd {
     /// The agenda: hearings, deadlines and release dates between two days.
     List {
@@ -158,13 +219,14 @@ pub fn detained(vault: &Vault, json_out: bool, on: Option<NaiveDate>) -> Result<
     }
     for c in &people {
         println!(
-            "{:<32} {:<22} since {:<10} day {:>4}  release {}{}",
+            "{:<32} {:<22} since {:<10} day {:>4}  release {}{}{}",
             c.name,
             c.detention_kind,
-            c.start,
-            c.days_in_custody,
+            if c.start.is_empty() { "unknown" } else { &c.start },
+            c.days_in_custody.map_or("?".to_string(), |d| d.to_string()),
             c.release.as_deref().unwrap_or("not known"),
-            if c.certain { "" } else { "  (dates uncertain)" }
+            if c.certain { "" } else { "  (dates uncertain)" },
+            c.place.as_deref().map(|p| format!("  at {p}")).unwrap_or_default()
         );
     }
     Ok(())

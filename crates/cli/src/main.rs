@@ -114,6 +114,9 @@ enum Command {
     Unlink { from: String, to: String },
     #[command(subcommand)]
     Person(RecordCmd),
+    /// People counted together: "10 citizens", "11 KNB officers"; members named when known.
+    #[command(subcommand)]
+    Group(RecordCmd),
     #[command(subcommand, alias = "org", alias = "organization")]
     Organisation(RecordCmd),
     #[command(subcommand)]
@@ -170,6 +173,18 @@ enum Command {
         to: chrono::NaiveDate,
         #[arg(long)]
         compare_previous_year: bool,
+        /// Beside the period just before (the previous month for a month).
+        #[arg(long, conflicts_with = "compare_previous_year")]
+        compare_previous_period: bool,
+        /// Only one monitoring programme's events (a `programme` code: media_freedom, elections…).
+        #[arg(long)]
+        programme: Option<String>,
+        /// Only the events, detentions and decisions citing this source (id or title).
+        #[arg(long)]
+        source: Option<String>,
+        /// The day of the custody census (default: the period's last day).
+        #[arg(long, value_parser = parse_day)]
+        custody_on: Option<chrono::NaiveDate>,
         #[arg(long, value_parser = ["json", "csv", "xlsx", "html"], default_value = "json")]
         format: String,
         /// Output file (required for xlsx); standard output otherwise.
@@ -206,6 +221,9 @@ enum Command {
     /// Upcoming hearings, postponement and the chain of a hearing's dates.
     #[command(subcommand)]
     Hearings(legal::HearingsCmd),
+    /// Outcomes of a decision for many defendants at once.
+    #[command(subcommand)]
+    Outcomes(legal::OutcomesCmd),
     /// Who is deprived of liberty on a day (default today): detention records, days in custody, release dates.
     Detained {
         /// The day, YYYY-MM-DD.
@@ -415,6 +433,7 @@ fn open(cli: &Cli) -> Result<Vault> {
 fn kind_of(command: &Command) -> Option<(Kind, &RecordCmd)> {
     Some(match command {
         Command::Person(c) => (Kind::Person, c),
+        Command::Group(c) => (Kind::Group, c),
         Command::Organisation(c) => (Kind::Organisation, c),
         Command::Case(c) => (Kind::Case, c),
         Command::Event(c) => (Kind::Event, c),
@@ -647,12 +666,29 @@ fn run(cli: Cli) -> Result<()> {
                 ),
             );
         }
-        Command::Report { from, to, compare_previous_year, format, out, aggregate_only, suppress_below, language } => {
+        Command::Report {
+            from,
+            to,
+            compare_previous_year,
+            compare_previous_period,
+            programme,
+            source,
+            custody_on,
+            format,
+            out,
+            aggregate_only,
+            suppress_below,
+            language,
+        } => {
             let vault = open(&cli)?;
             let report = vault.report(&casebook_core::report::ReportQuery {
                 from: *from,
                 to: *to,
                 compare_previous_year: *compare_previous_year,
+                compare_previous_period: *compare_previous_period,
+                programme: programme.clone(),
+                source: source.as_deref().map(|s| vault.resolve(s)).transpose()?,
+                custody_on: *custody_on,
                 language: Some(language.clone()),
                 aggregate_only: *aggregate_only,
                 suppress_below: *suppress_below,
@@ -679,6 +715,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Duplicates(cmd) => bundles::duplicates(&mut open(&cli)?, cli.json, cmd)?,
         Command::Conflicts(cmd) => bundles::conflicts(&mut open(&cli)?, cli.json, cmd)?,
         Command::Hearings(cmd) => legal::hearings(&mut open(&cli)?, cli.json, cmd)?,
+        Command::Outcomes(cmd) => legal::outcomes(&mut open(&cli)?, cli.json, cmd)?,
         Command::Detained { on } => legal::detained(&open(&cli)?, cli.json, *on)?,
         Command::Deadlines { days, from } => legal::deadlines(&open(&cli)?, cli.json, *days, *from)?,
         Command::Calendar(cmd) => legal::calendar(&open(&cli)?, cli.json, cmd)?,

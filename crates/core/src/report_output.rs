@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::error::{Error, Result};
-use crate::report::{CategoryRow, Count, FacetRow, Report};
+use crate::report::{CategoryRow, Count, FacetRow, Report, YearsRow};
 
 /// The report in one of the export formats: csv, xlsx, html or json.
 pub fn render(report: &Report, format: &str) -> Result<Vec<u8>> {
@@ -34,10 +34,10 @@ fn opt_text(c: &Option<Count>) -> String {
     c.as_ref().map(count_text).unwrap_or_default()
 }
 
-const CATEGORY_HEADER: [&str; 9] =
-    ["section", "code", "label", "level", "count", "previous", "change", "ratio", "wording"];
+const CATEGORY_HEADER: [&str; 10] =
+    ["section", "code", "label", "level", "count", "previous", "change", "ratio", "wording", "approximate"];
 
-fn category_cells(r: &CategoryRow) -> [String; 9] {
+fn category_cells(r: &CategoryRow) -> [String; 10] {
     [
         "category".into(),
         r.code.clone(),
@@ -48,7 +48,75 @@ fn category_cells(r: &CategoryRow) -> [String; 9] {
         r.change.map(|c| c.to_string()).unwrap_or_default(),
         r.ratio.map(|x| format!("{x:.2}")).unwrap_or_default(),
         r.wording.clone().unwrap_or_default(),
+        count_text(&r.approximate),
     ]
+}
+
+fn years_text(y: Option<f64>) -> String {
+    y.map(|y| format!("{y}")).unwrap_or_default()
+}
+
+/// The legal-track figures as (section, code, label, count, years, years_max) rows, the same in
+/// every format.
+/// (section, code, label, people or count, years, years at the upper ends of ranges).
+type LegalRow = (&'static str, String, String, Count, Option<f64>, Option<f64>);
+
+fn legal_rows(report: &Report) -> Vec<LegalRow> {
+    let l = &report.legal;
+    let mut rows = vec![
+        ("custody", "in_custody".into(), format!("In custody on {}", l.custody_on), l.in_custody.clone(), None, None),
+        (
+            "custody",
+            "in_custody_uncertain".into(),
+            "of whom dates uncertain".into(),
+            l.in_custody_uncertain.clone(),
+            None,
+            None,
+        ),
+    ];
+    for r in &l.custody_by_kind {
+        rows.push(("custody_kind", r.code.clone(), r.label.clone(), r.count.clone(), None, None));
+    }
+    rows.push((
+        "administrative_arrest",
+        "people".into(),
+        "Administrative arrests handed down (people)".into(),
+        l.administrative_arrests.clone(),
+        None,
+        None,
+    ));
+    rows.push((
+        "administrative_arrest",
+        "days".into(),
+        "Administrative arrest days (upper ends of ranges in the next row)".into(),
+        Count::Exact(l.administrative_arrest_days),
+        None,
+        None,
+    ));
+    rows.push((
+        "administrative_arrest",
+        "days_max".into(),
+        "Administrative arrest days, upper ends".into(),
+        Count::Exact(l.administrative_arrest_days_max),
+        None,
+        None,
+    ));
+    rows.push((
+        "prison",
+        "total".into(),
+        "Sentenced to imprisonment (people, years)".into(),
+        l.prison_sentences.clone(),
+        l.prison_years,
+        l.prison_years_max,
+    ));
+    let add = |rows: &mut Vec<_>, section: &'static str, list: &[YearsRow]| {
+        for r in list {
+            rows.push((section, r.code.clone(), r.label.clone(), r.people.clone(), r.years, r.years_max));
+        }
+    };
+    add(&mut rows, "prison_by_charge", &l.prison_years_by_charge);
+    add(&mut rows, "prison_by_region", &l.prison_years_by_region);
+    rows
 }
 
 fn facets(report: &Report) -> [(&'static str, &Vec<FacetRow>); 4] {
@@ -79,6 +147,7 @@ pub fn to_csv(report: &Report) -> String {
     let empty = String::new;
     for (code, value, previous) in [
         ("incidents", &report.incidents, &report.previous_incidents),
+        ("approximate", &report.approximate, &None),
         ("victims", &report.victims, &None),
         ("undated", &report.undated, &None),
     ] {
@@ -89,6 +158,21 @@ pub fn to_csv(report: &Report) -> String {
             "0".into(),
             count_text(value),
             opt_text(previous),
+            empty(),
+            empty(),
+            empty(),
+            empty(),
+        ]);
+    }
+    for w in &report.wider {
+        line(&[
+            "wider_period".into(),
+            crate::date::span_text(&w.from.to_string(), &w.to.to_string()),
+            format!("dated only {} – {} (not counted above)", w.from, w.to),
+            "0".into(),
+            count_text(&w.incidents),
+            empty(),
+            empty(),
             empty(),
             empty(),
             empty(),
@@ -109,8 +193,22 @@ pub fn to_csv(report: &Report) -> String {
                 empty(),
                 empty(),
                 empty(),
+                empty(),
             ]);
         }
+    }
+    // Years go in the ratio and wording columns' places would mislead: they get their own lines
+    // with `years` / `years_max` in the label column's neighbours.
+    for (section, code, label, count, years, years_max) in legal_rows(report) {
+        let years = match (years, years_max) {
+            (Some(a), Some(b)) if a != b => format!("{} to {} years", years_text(Some(a)), years_text(Some(b))),
+            (Some(a), _) => format!("{} years", years_text(Some(a))),
+            _ => String::new(),
+        };
+        line(&[section.into(), code, label, "0".into(), count_text(&count), empty(), empty(), empty(), years, empty()]);
+    }
+    for note in &report.notes {
+        line(&["note".into(), empty(), note.clone(), "0".into(), empty(), empty(), empty(), empty(), empty(), empty()]);
     }
     out
 }
@@ -133,10 +231,17 @@ pub fn to_xlsx(report: &Report) -> Result<Vec<u8>> {
         (Some(f), Some(t)) => format!("{f} – {t}"),
         _ => String::new(),
     };
-    let rows: [(&str, Option<&Count>, String); 5] = [
+    let scope = match (&report.programme, report.source) {
+        (Some(p), _) => format!("programme {p}"),
+        (None, Some(s)) => format!("events citing source {s}"),
+        (None, None) => "all events".into(),
+    };
+    let rows: [(&str, Option<&Count>, String); 7] = [
         ("Period", None, period),
         ("Compared with", None, previous),
+        ("Counted", None, scope),
         ("Incidents", Some(&report.incidents), String::new()),
+        ("of which approximately dated", Some(&report.approximate), String::new()),
         ("Victims", Some(&report.victims), String::new()),
         ("Undated in the period", Some(&report.undated), String::new()),
     ];
@@ -147,9 +252,21 @@ pub fn to_xlsx(report: &Report) -> Result<Vec<u8>> {
             None => sheet.write_string(i as u32, 1, text).map(|_| ()).map_err(fail)?,
         }
     }
+    let mut next = rows.len() as u32;
     if let Some(p) = &report.previous_incidents {
-        sheet.write_string_with_format(5, 0, "Incidents a year earlier", &bold).map_err(fail)?;
-        put_count(sheet, 5, 1, p).map_err(fail)?;
+        let name = if report.comparison.as_deref() == Some("previous_period") {
+            "Incidents in the period before"
+        } else {
+            "Incidents a year earlier"
+        };
+        sheet.write_string_with_format(next, 0, name, &bold).map_err(fail)?;
+        put_count(sheet, next, 1, p).map_err(fail)?;
+        next += 1;
+    }
+    for note in &report.notes {
+        sheet.write_string_with_format(next, 0, "Note", &bold).map_err(fail)?;
+        sheet.write_string(next, 1, note).map_err(fail)?;
+        next += 1;
     }
     sheet.set_column_width(0, 26).map_err(fail)?;
 
@@ -175,6 +292,7 @@ pub fn to_xlsx(report: &Report) -> Result<Vec<u8>> {
         if let Some(w) = &r.wording {
             sheet.write_string(row, 7, w).map_err(fail)?;
         }
+        put_count(sheet, row, 8, &r.approximate).map_err(fail)?;
     }
     sheet.set_column_width(1, 60).map_err(fail)?;
 
@@ -192,6 +310,32 @@ pub fn to_xlsx(report: &Report) -> Result<Vec<u8>> {
             row += 1;
         }
     }
+
+    for w in &report.wider {
+        sheet.write_string(row, 0, "wider_period").map_err(fail)?;
+        sheet.write_string(row, 1, crate::date::span_text(&w.from.to_string(), &w.to.to_string())).map_err(fail)?;
+        sheet.write_string(row, 2, format!("dated only {} – {} (not counted)", w.from, w.to)).map_err(fail)?;
+        put_count(sheet, row, 3, &w.incidents).map_err(fail)?;
+        row += 1;
+    }
+
+    let sheet = book.add_worksheet().set_name("Legal track").map_err(fail)?;
+    for (col, name) in ["section", "code", "label", "people", "years", "years_max"].iter().enumerate() {
+        sheet.write_string_with_format(0, col as u16, *name, &bold).map_err(fail)?;
+    }
+    for (i, (section, code, label, count, years, years_max)) in legal_rows(report).into_iter().enumerate() {
+        let row = i as u32 + 1;
+        sheet.write_string(row, 0, section).map_err(fail)?;
+        sheet.write_string(row, 1, code).map_err(fail)?;
+        sheet.write_string(row, 2, label).map_err(fail)?;
+        put_count(sheet, row, 3, &count).map_err(fail)?;
+        for (col, y) in [(4, years), (5, years_max)] {
+            if let Some(y) = y {
+                sheet.write_number(row, col, y).map_err(fail)?;
+            }
+        }
+    }
+    sheet.set_column_width(2, 50).map_err(fail)?;
 
     if !report.aggregate_only {
         let sheet = book.add_worksheet().set_name("Notable cases").map_err(fail)?;
@@ -238,28 +382,48 @@ pub fn to_html(report: &Report, title: &str) -> String {
     if let (Some(f), Some(t)) = (report.previous_from, report.previous_to) {
         let _ = write!(h, ", compared with {f} – {t}");
     }
+    let before =
+        if report.comparison.as_deref() == Some("previous_period") { "the period before" } else { "a year earlier" };
+    if let Some(p) = &report.programme {
+        let _ = write!(h, "; programme {}", escape(p));
+    }
     let _ = write!(
         h,
-        "</p><p>Incidents: <strong>{}</strong>{}. Victims: {}. Undated within the period: {}.</p>",
+        "</p><p>Incidents: <strong>{}</strong>{}{}. Victims: {}. Undated within the period: {}.</p>",
         count_text(&report.incidents),
-        report.previous_incidents.as_ref().map(|p| format!(" (a year earlier: {})", count_text(p))).unwrap_or_default(),
+        match &report.approximate {
+            Count::Exact(0) => String::new(),
+            a => format!(", of which {} approximately dated (~)", count_text(a)),
+        },
+        report.previous_incidents.as_ref().map(|p| format!(" ({before}: {})", count_text(p))).unwrap_or_default(),
         count_text(&report.victims),
         count_text(&report.undated)
     );
+    for note in &report.notes {
+        let _ = write!(h, "<p class=\"note\">{}</p>", escape(note));
+    }
     h.push_str(&svg_chart(report));
-    h.push_str("<h2>By category</h2><table><tr><th>Category</th><th>Count</th>");
+    h.push_str("<h2>By category</h2><table><tr><th>Category</th><th>Count</th><th>of which ~dated</th>");
     let compare = report.previous_from.is_some();
     if compare {
-        h.push_str("<th>A year earlier</th><th>Change</th>");
+        let _ = write!(
+            h,
+            "<th>{}</th><th>Change</th>",
+            if before == "a year earlier" { "A year earlier" } else { "The period before" }
+        );
     }
     h.push_str("</tr>");
     for r in &report.categories {
         let _ = write!(
             h,
-            "<tr><td class=\"d{}\">{}</td><td class=\"n\">{}</td>",
+            "<tr><td class=\"d{}\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>",
             r.depth.min(2),
             escape(&r.label),
-            count_text(&r.count)
+            count_text(&r.count),
+            match &r.approximate {
+                Count::Exact(0) => String::new(),
+                a => format!("~{}", count_text(a)),
+            }
         );
         if compare {
             let _ = write!(
@@ -282,6 +446,22 @@ pub fn to_html(report: &Report, title: &str) -> String {
         }
         h.push_str("</table>");
     }
+    h.push_str("<h2>Legal track</h2><table>");
+    for (_, _, label, count, years, years_max) in legal_rows(report) {
+        let years = match (years, years_max) {
+            (Some(a), Some(b)) if a != b => format!("{a} to {b} years"),
+            (Some(a), _) => format!("{a} years"),
+            _ => String::new(),
+        };
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+            escape(&label),
+            count_text(&count),
+            years
+        );
+    }
+    h.push_str("</table>");
     if !report.notable.is_empty() {
         h.push_str("<h2>Notable cases</h2><ul>");
         for n in &report.notable {
