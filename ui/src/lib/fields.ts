@@ -4,7 +4,10 @@ import type { Kind } from "./ipc";
 
 export type FieldType =
   | "text" | "textarea" | "date" | "datetime" | "day" | "number" | "bool"
-  | "code" | "codes" | "ref" | "refs" | "json" | "confidentiality";
+  | "code" | "codes" | "ref" | "refs" | "json" | "confidentiality"
+  // Structured editors: a count with its qualifier, a decision's outcomes, custody transfers,
+  // a list of short codes typed comma-separated (citizenships).
+  | "quantity" | "outcomes" | "transfers" | "list";
 
 export interface FieldSpec {
   name: string;
@@ -14,7 +17,10 @@ export interface FieldSpec {
   kinds?: Kind[];
 }
 
-const party: Kind[] = ["person", "organisation"];
+const party: Kind[] = ["person", "organisation", "group"];
+
+/** A custody transfer as the form edits it (flat strings; the place is assembled on save). */
+export interface Transfer { date: string; site: string; city: string; region: string; country: string; note: string }
 
 export const fieldsByKind: Record<Kind, FieldSpec[]> = {
   // What was received is fixed at intake; only the notes are edited.
@@ -27,7 +33,9 @@ export const fieldsByKind: Record<Kind, FieldSpec[]> = {
     { name: "categories", type: "codes", vocabulary: "violation_category" },
     { name: "cases", type: "refs", kinds: ["case"] },
     { name: "participants", type: "json" },
-    { name: "victim_count", type: "number" },
+    { name: "victim_count", type: "quantity" },
+    { name: "happened_at", type: "ref", kinds: ["hearing", "proceeding"] },
+    { name: "programmes", type: "codes", vocabulary: "programme" },
     { name: "description", type: "textarea" },
     { name: "sources", type: "refs", kinds: ["source"] },
     { name: "victim_types", type: "codes", vocabulary: "victim_type" },
@@ -48,6 +56,8 @@ export const fieldsByKind: Record<Kind, FieldSpec[]> = {
     { name: "assignee", type: "text" },
     { name: "opened", type: "date" },
     { name: "region", type: "text" },
+    { name: "programmes", type: "codes", vocabulary: "programme" },
+    { name: "complaints", type: "json" },
   ],
   person: [
     { name: "names", type: "json", required: true },
@@ -58,6 +68,16 @@ export const fieldsByKind: Record<Kind, FieldSpec[]> = {
     { name: "contacts", type: "json" },
     { name: "recognitions", type: "json" },
     { name: "residence", type: "json" },
+    { name: "citizenships", type: "list" },
+    { name: "notes", type: "textarea" },
+  ],
+  group: [
+    { name: "description", type: "text", required: true },
+    { name: "count", type: "quantity" },
+    { name: "members", type: "refs", kinds: ["person", "organisation"] },
+    { name: "occupations", type: "codes", vocabulary: "occupation" },
+    { name: "perpetrator_type", type: "code", vocabulary: "perpetrator_type" },
+    { name: "sources", type: "refs", kinds: ["source"] },
     { name: "notes", type: "textarea" },
   ],
   organisation: [
@@ -71,16 +91,18 @@ export const fieldsByKind: Record<Kind, FieldSpec[]> = {
   detention: [
     { name: "person", type: "ref", kinds: ["person"], required: true },
     { name: "detention_kind", type: "code", vocabulary: "detention_kind", required: true },
-    { name: "start", type: "date", required: true },
+    { name: "start", type: "date" },
     { name: "term_days", type: "number" },
     { name: "credited_days", type: "number" },
     { name: "planned_end", type: "date" },
     { name: "actual_end", type: "date" },
     { name: "place", type: "json" },
     { name: "legal_basis", type: "text" },
+    { name: "transfers", type: "transfers" },
     { name: "extensions", type: "json" },
     { name: "case", type: "ref", kinds: ["case"] },
     { name: "event", type: "ref", kinds: ["event"] },
+    { name: "sources", type: "refs", kinds: ["source"] },
     { name: "notes", type: "textarea" },
   ],
   proceeding: [
@@ -97,12 +119,14 @@ export const fieldsByKind: Record<Kind, FieldSpec[]> = {
     { name: "jurisdiction", type: "text" },
     { name: "started", type: "date" },
     { name: "ended", type: "date" },
+    { name: "sources", type: "refs", kinds: ["source"] },
     { name: "notes", type: "textarea" },
   ],
   charge: [
     { name: "proceeding", type: "ref", kinds: ["proceeding"], required: true },
     { name: "defendant", type: "ref", kinds: party, required: true },
-    { name: "provision", type: "code", vocabulary: "legal_provision", required: true },
+    { name: "provision", type: "code", vocabulary: "legal_provision" },
+    { name: "description", type: "text" },
     { name: "date", type: "date" },
     { name: "status", type: "code", vocabulary: "charge_status" },
     { name: "notes", type: "textarea" },
@@ -119,14 +143,16 @@ export const fieldsByKind: Record<Kind, FieldSpec[]> = {
     { name: "postponed_from", type: "ref", kinds: ["hearing"] },
     { name: "postponement_reason", type: "text" },
     { name: "access_refused", type: "bool" },
+    { name: "access_refused_to", type: "codes", vocabulary: "excluded_party" },
     { name: "notes", type: "textarea" },
   ],
   decision: [
     { name: "proceeding", type: "ref", kinds: ["proceeding"], required: true },
     { name: "date", type: "date", required: true },
     { name: "decision_kind", type: "code", vocabulary: "decision_kind", required: true },
-    { name: "outcomes", type: "json" },
+    { name: "outcomes", type: "outcomes", kinds: party },
     { name: "appeal_deadline", type: "day" },
+    { name: "sources", type: "refs", kinds: ["source"] },
     { name: "notes", type: "textarea" },
   ],
   source: [

@@ -5,4 +5,8 @@ export type CategoryRow = { code: string, label: string, parent: string | null, 
 /**
  * "1.5 times more", "2 times fewer", "the same", "new" (none a year earlier).
  */
-wording: string | null, };
+wording: string | null, 
+/**
+ * Of `count`, the incidents dated only approximately ("~2024-07").
+ */
+approximate: Count, };

@@ -3,15 +3,24 @@
 /**
  * Someone deprived of liberty on a given day.
  */
-export type Custody = { person: string, name: string, detention: string, detention_kind: string, start: string, 
+export type Custody = { person: string, name: string, detention: string, detention_kind: string, 
+/**
+ * Empty when no report gives the start.
+ */
+start: string, 
+/**
+ * Where they were held that day (after any transfer): "SIZO-1, Almaty, KZ".
+ */
+place?: string, 
 /**
  * The release date as recorded or computed (a range when uncertain).
  */
 release?: string, released: boolean, 
 /**
- * Whole days in custody up to and including the day asked about, from the earliest start.
+ * Whole days in custody up to and including the day asked about, from the earliest start;
+ * `None` when the start is unknown.
  */
-days_in_custody: number, 
+days_in_custody: number | null, 
 /**
  * False when the dates (known only to the month, say) allow that they were not yet or no
  * longer detained that day.

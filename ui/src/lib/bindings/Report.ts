@@ -2,10 +2,29 @@
 import type { CategoryRow } from "./CategoryRow";
 import type { Count } from "./Count";
 import type { FacetRow } from "./FacetRow";
+import type { LegalFigures } from "./LegalFigures";
 import type { NotableCase } from "./NotableCase";
+import type { WiderSpan } from "./WiderSpan";
 
-export type Report = { from: string, to: string, previous_from: string | null, previous_to: string | null, incidents: Count, previous_incidents: Count | null, victims: Count, 
+export type Report = { from: string, to: string, previous_from: string | null, previous_to: string | null, 
+/**
+ * "previous_year" or "previous_period" when compared.
+ */
+comparison: string | null, programme: string | null, source: string | null, incidents: Count, 
+/**
+ * Of `incidents`, those dated only approximately.
+ */
+approximate: Count, previous_incidents: Count | null, victims: Count, 
 /**
  * Incidents whose date is wider than the period but overlaps it (e.g. dated only "2024").
  */
-undated: Count, categories: Array<CategoryRow>, regions: Array<FacetRow>, victim_types: Array<FacetRow>, perpetrator_types: Array<FacetRow>, media: Array<FacetRow>, notable: Array<NotableCase>, aggregate_only: boolean, };
+undated: Count, 
+/**
+ * `undated`, by the span they are dated to.
+ */
+wider: Array<WiderSpan>, 
+/**
+ * What a reader must know to read the figures: that they come only from period totals,
+ * that some incidents are approximately dated.
+ */
+notes: Array<string>, categories: Array<CategoryRow>, regions: Array<FacetRow>, victim_types: Array<FacetRow>, perpetrator_types: Array<FacetRow>, media: Array<FacetRow>, notable: Array<NotableCase>, legal: LegalFigures, aggregate_only: boolean, };

@@ -2,6 +2,22 @@
 
 export type ReportQuery = { from: string, to: string, compare_previous_year: boolean, 
 /**
+ * Beside the period just before, of the same length (the previous month for a month).
+ */
+compare_previous_period: boolean, 
+/**
+ * Only the events of this `programme` code (and the legal track of its cases).
+ */
+programme?: string, 
+/**
+ * Only the events citing this source (and detentions and decisions citing it).
+ */
+source?: string, 
+/**
+ * The day of the custody census; the period's last day when not given.
+ */
+custody_on?: string, 
+/**
  * Labels in this language (en, ru, kk); codes where a label is missing.
  */
 language?: string, 
