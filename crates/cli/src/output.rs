@@ -14,6 +14,7 @@ pub fn exit_code(error: &Error) -> i32 {
         "invalid_input" | "invalid_record" | "duplicate" => 20,
         "not_found" => 21,
         "record_in_use" => 22,
+        "confirmation_needed" => 23,
         "disk_full" | "io_error" => 30,
         code if code.starts_with("bundle_") => 40,
         _ => 1,
