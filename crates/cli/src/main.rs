@@ -1,6 +1,24 @@
 //! `casebook`: the command-line front of Casebook. Every command is a thin call into
 //! `casebook_core`; this file parses arguments, gets secrets and prints results.
 
+// `println!` and `print!` for the whole crate, shadowing the standard ones: those panic when
+// standard output is a closed pipe (`casebook export --out - | head -c1` ended with a panic and
+// exit status 101); these end the program quietly (output::write_stdout).
+macro_rules! println {
+    () => {
+        $crate::output::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!($($arg)*))
+    };
+}
+
 mod bench;
 mod bundles;
 mod files;
@@ -389,6 +407,9 @@ fn main() {
     };
     let json = cli.json;
     if let Err(error) = run(cli) {
+        if output::is_closed_stdout(&error) {
+            std::process::exit(output::CLOSED_STDOUT);
+        }
         report_error(&error, json);
         std::process::exit(exit_code(&error));
     }
