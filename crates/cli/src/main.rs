@@ -1,6 +1,24 @@
 //! `casebook`: the command-line front of Casebook. Every command is a thin call into
 //! `casebook_core`; this file parses arguments, gets secrets and prints results.
 
+// `println!` and `print!` for the whole crate, shadowing the standard ones: those panic when
+// standard output is a closed pipe (`casebook export --out - | head -c1` ended with a panic and
+// exit status 101); these end the program quietly (output::write_stdout).
+macro_rules! println {
+    () => {
+        $crate::output::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!($($arg)*))
+    };
+}
+
 mod bench;
 mod bundles;
 mod files;
@@ -89,8 +107,16 @@ enum Command {
     },
     /// Verify the vault: encryption MACs, database structure, references, vocabulary, audit chain.
     Check,
-    /// Import a Casebook JSON document (all or nothing; idempotent by id).
-    Import { file: PathBuf },
+    /// Import a Casebook JSON document (all or nothing; idempotent by id). Records that exist with other content are overwritten only with --update.
+    Import {
+        file: PathBuf,
+        /// Show what the import would create, update (field by field, before → after) and leave unchanged; write nothing.
+        #[arg(long, conflicts_with = "update")]
+        dry_run: bool,
+        /// Also overwrite records that exist with different content (look at them first with --dry-run).
+        #[arg(long)]
+        update: bool,
+    },
     /// Export every record as a Casebook JSON document (UNENCRYPTED: keep it safe, delete it after use).
     Export {
         /// Output file, or - for standard output.
@@ -399,6 +425,9 @@ fn main() {
     };
     let json = cli.json;
     if let Err(error) = run(cli) {
+        if output::is_closed_stdout(&error) {
+            std::process::exit(output::CLOSED_STDOUT);
+        }
         report_error(&error, json);
         std::process::exit(exit_code(&error));
     }
@@ -536,24 +565,7 @@ fn run(cli: Cli) -> Result<()> {
                 return Err(Error::VaultCorrupt(format!("{} problem(s) found", report.problems.len())));
             }
         }
-        Command::Import { file } => {
-            let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
-            let doc: Value = serde_json::from_str(&text)
-                .map_err(|e| Error::InvalidInput(format!("{} is not valid JSON: {e}", file.display())))?;
-            let mut vault = open(&cli)?;
-            let s = vault.import_document(doc)?;
-            say(
-                &cli,
-                serde_json::to_value(&s)?,
-                &format!(
-                    "Imported {}: {} new, {} updated, {} unchanged.",
-                    file.display(),
-                    s.created,
-                    s.updated,
-                    s.unchanged
-                ),
-            );
-        }
+        Command::Import { file, dry_run, update } => import(&cli, file, *dry_run, *update)?,
         Command::Export { out } => {
             let vault = open(&cli)?;
             let text = vault.export_text()?;
@@ -761,6 +773,60 @@ fn say(cli: &Cli, value: Value, text: &str) {
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = casebook_core::vault::create_private(path, true)?;
     file.write_all(bytes).and_then(|_| file.sync_all()).map_err(|e| Error::io(path, e))
+}
+
+/// `import FILE [--dry-run | --update]`: read strictly before the vault is opened, then preview
+/// or import; updates of existing records are refused unless asked for.
+fn import(cli: &Cli, file: &Path, dry_run: bool, update: bool) -> Result<()> {
+    use casebook_core::exchange::{read_document, Updates};
+    let bytes = std::fs::read(file).map_err(|e| Error::io(file, e))?;
+    let doc = read_document(&bytes)?;
+    let mut vault = open(cli)?;
+    if dry_run {
+        let p = vault.preview_import(doc)?;
+        if cli.json {
+            print_json(&serde_json::to_value(&p)?);
+            return Ok(());
+        }
+        println!("Dry run of {}: nothing was written.", file.display());
+        println!("It would add {} new, update {}, leave {} unchanged.", p.created, p.updated, p.unchanged);
+        for c in &p.changes {
+            println!("#{} {} {} \"{}\":", c.position, c.kind, c.id, c.label);
+            if c.fields.is_empty() {
+                println!("    (same content; only its stored form would be rewritten)");
+            }
+            for f in &c.fields {
+                let unset = "(not set)";
+                println!(
+                    "    {}: {} → {}",
+                    f.field,
+                    f.before.as_deref().unwrap_or(unset),
+                    f.after.as_deref().unwrap_or(unset)
+                );
+            }
+        }
+        if p.changes_omitted > 0 {
+            println!("… and {} more updated records, not listed.", p.changes_omitted);
+        }
+        if p.updated > 0 {
+            println!("To apply the updates: casebook import --update {}", file.display());
+        }
+        return Ok(());
+    }
+    let updates = if update { Updates::Apply } else { Updates::Refuse };
+    let s = vault.import_document_with(doc, updates).map_err(|e| match e {
+        Error::ConfirmationNeeded(message) => Error::ConfirmationNeeded(format!(
+            "{message} See the changes with `casebook import --dry-run {f}`; apply them with `casebook import --update {f}`.",
+            f = file.display()
+        )),
+        other => other,
+    })?;
+    say(
+        cli,
+        serde_json::to_value(&s)?,
+        &format!("Imported {}: {} new, {} updated, {} unchanged.", file.display(), s.created, s.updated, s.unchanged),
+    );
+    Ok(())
 }
 
 fn show(cli: &Cli, vault: &Vault, id: &str) -> Result<()> {

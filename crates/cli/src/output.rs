@@ -1,6 +1,6 @@
 //! How results and errors reach the terminal. Exit codes are documented in docs/cli.md.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use casebook_core::Error;
 use serde_json::{json, Value};
@@ -14,6 +14,7 @@ pub fn exit_code(error: &Error) -> i32 {
         "invalid_input" | "invalid_record" | "duplicate" => 20,
         "not_found" => 21,
         "record_in_use" => 22,
+        "confirmation_needed" => 23,
         "disk_full" | "io_error" => 30,
         code if code.starts_with("bundle_") => 40,
         _ => 1,
@@ -43,5 +44,29 @@ pub fn say(json: bool, value: Value, text: &str) {
         print_json(&value);
     } else {
         println!("{text}");
+    }
+}
+
+/// The exit status when standard output is closed before everything was written
+/// (`casebook … | head`): 128 + SIGPIPE, as other Unix tools end, and without a message.
+pub const CLOSED_STDOUT: i32 = 141;
+
+/// Standard output was closed by its reader: nothing more can be shown, and nothing is wrong.
+pub fn is_closed_stdout(error: &Error) -> bool {
+    matches!(error, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// What every `println!` and `print!` of this crate does (see the macros in main.rs): write to
+/// standard output, and end quietly when it is a closed pipe instead of panicking, which is
+/// what the standard macros do.
+pub fn write_stdout(args: std::fmt::Arguments) {
+    let result = std::io::stdout().lock().write_fmt(args);
+    if let Err(e) = result {
+        let error = Error::io("stdout", e);
+        if !is_closed_stdout(&error) {
+            report_error(&error, false);
+            std::process::exit(exit_code(&error));
+        }
+        std::process::exit(CLOSED_STDOUT);
     }
 }

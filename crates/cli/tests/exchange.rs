@@ -208,3 +208,158 @@ fn lists_filter_by_status_category_region_and_date() {
     let bad = v.cmd().args(["event", "list", "--from", "last week"]).assert().failure().code(2);
     assert!(String::from_utf8_lossy(&bad.get_output().stderr).contains("last week"));
 }
+
+/// every-kind.json with one change, written next to the vault.
+fn variant(v: &TestVault, name: &str, change: impl FnOnce(&mut Value)) -> std::path::PathBuf {
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(EVERY_KIND).expect("read")).expect("json");
+    change(&mut doc);
+    let file = v.root.path().join(name);
+    std::fs::write(&file, serde_json::to_string(&doc).expect("json")).expect("write");
+    file
+}
+
+/// The JSON error of a failed import, its exit status and its message.
+fn refused(v: &TestVault, args: &[&str]) -> (String, i32, String) {
+    let assert = v.cmd().args(args).assert().failure();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    let (code, exit) = error_of(assert);
+    (code, exit, stderr)
+}
+
+#[test]
+fn bad_input_is_refused_with_its_code_and_the_record_named() {
+    let v = TestVault::new();
+    v.cmd().args(["import", EVERY_KIND]).assert().success();
+    let before = v.export();
+    let text = std::fs::read_to_string(EVERY_KIND).expect("read");
+    let compact = serde_json::to_string(&serde_json::from_str::<Value>(&text).expect("json")).expect("json");
+    let term = |code: &str, parent: &str| {
+        serde_json::json!({"id": "0190aaaa-0000-7000-8000-000000000001", "kind": "term",
+            "vocabulary": "legal_provision", "code": code, "parent": parent,
+            "labels": {"en": "x", "ru": "x", "kk": "x"}})
+    };
+    let root = v.root.path().to_path_buf();
+    let raw = |name: &str, bytes: Vec<u8>| {
+        let file = root.join(name);
+        std::fs::write(&file, bytes).expect("write");
+        file
+    };
+    // (file, code, texts the message must hold)
+    let cases: Vec<(std::path::PathBuf, &str, Vec<&str>)> = vec![
+        (
+            // A key twice inside a record's nested object: serde_json would keep the last value.
+            raw(
+                "dup.json",
+                compact
+                    .replacen(r#"{"value":"Marat Zhylanbaev""#, r#"{"value":"Other","value":"Marat Zhylanbaev""#, 1)
+                    .into(),
+            ),
+            "invalid_record",
+            vec!["#7", "names[1].value", "twice"],
+        ),
+        (
+            raw("dup-top.json", compact.replacen(r#""kind":"person""#, r#""kind":"person","kind":"person""#, 1).into()),
+            "invalid_record",
+            vec!["#7", "kind"],
+        ),
+        (
+            raw("bom.json", [b"\xEF\xBB\xBF".as_slice(), compact.as_bytes()].concat()),
+            "invalid_input",
+            vec!["byte-order mark"],
+        ),
+        (
+            variant(&v, "big.json", |d| d["records"][6]["names"][0]["value"] = Value::from("x".repeat(10 << 20))),
+            "invalid_record",
+            vec!["#7", "names[0].value", "at most 1,000"],
+        ),
+        (
+            variant(&v, "long-list.json", |d| d["records"][8]["categories"] = serde_json::json!(vec!["x"; 10_001])),
+            "invalid_record",
+            vec!["#9", "categories", "at most 10,000"],
+        ),
+        (
+            variant(&v, "self.json", |d| {
+                d["records"].as_array_mut().expect("records").push(term("kz-cc-999", "kz-cc-999"))
+            }),
+            "invalid_record",
+            vec!["#20", "parent", "own code"],
+        ),
+        (
+            variant(&v, "orphan.json", |d| {
+                d["records"].as_array_mut().expect("records").push(term("kz-cc-999", "kz-cc-nope"))
+            }),
+            "invalid_record",
+            vec!["#20", "parent", "kz-cc-nope"],
+        ),
+    ];
+    for (file, code, texts) in cases {
+        for dry in [false, true] {
+            let mut args = vec!["import"];
+            if dry {
+                args.push("--dry-run");
+            }
+            let path = file.to_str().expect("path");
+            args.push(path);
+            let (got, exit, stderr) = refused(&v, &args);
+            assert_eq!((got.as_str(), exit), (code, 20), "{path}: {stderr}");
+            for t in &texts {
+                assert!(stderr.contains(t), "{path}: the error should say {t:?}: {stderr}");
+            }
+            assert_eq!(before, v.export(), "{path}: a refused import changed the vault");
+        }
+    }
+    // Bytes that are not UTF-8 (Latin-1 é in a name): invalid_input naming the record, not io_error.
+    let latin1 = root.join("latin1.json");
+    let bytes = compact.replacen("Lawyer X", "Lawyer \u{1}", 1).into_bytes();
+    let bytes: Vec<u8> = bytes.into_iter().map(|b| if b == 1 { 0xE9 } else { b }).collect();
+    std::fs::write(&latin1, bytes).expect("write");
+    let (code, exit, stderr) = refused(&v, &["import", latin1.to_str().expect("path")]);
+    assert_eq!((code.as_str(), exit), ("invalid_input", 20), "{stderr}");
+    assert!(stderr.contains("not UTF-8") && stderr.contains("record #8"), "{stderr}");
+    assert_eq!(before, v.export());
+}
+
+#[test]
+fn dry_run_shows_the_changes_a_plain_import_refuses_them_and_update_applies_them() {
+    let v = TestVault::new();
+    v.cmd().args(["import", EVERY_KIND]).assert().success();
+    let before = v.export();
+    let changed = variant(&v, "changed.json", |d| {
+        d["records"][6]["birth_date"] = Value::from("1964");
+        d["records"][6]["notes"] = Value::from("n".repeat(500));
+    });
+    let file = changed.to_str().expect("path");
+
+    let preview = v.json(&["import", "--dry-run", file]);
+    assert_eq!((preview["created"].as_u64(), preview["updated"].as_u64()), (Some(0), Some(1)), "{preview}");
+    assert_eq!(preview["unchanged"].as_u64(), Some(18), "{preview}");
+    let change = &preview["changes"][0];
+    assert_eq!((change["position"].as_u64(), change["kind"].as_str()), (Some(7), Some("person")), "{change}");
+    let fields = change["fields"].as_array().expect("fields");
+    let field = |name: &str| fields.iter().find(|f| f["field"] == name).unwrap_or_else(|| panic!("{name}: {change}"));
+    assert_eq!(
+        (field("birth_date")["before"].as_str(), field("birth_date")["after"].as_str()),
+        (Some("\"~1963\""), Some("\"1964\""))
+    );
+    let notes = field("notes")["after"].as_str().expect("after");
+    assert!(notes.len() < 200 && notes.contains("502 characters"), "a long value is shortened: {notes}");
+    assert_eq!(fields.len(), 2, "only the changed fields: {change}");
+    let text = v.cmd().args(["import", "--dry-run", file]).assert().success();
+    let text = String::from_utf8_lossy(&text.get_output().stdout).to_string();
+    assert!(text.contains("birth_date: \"~1963\" → \"1964\"") && text.contains("update 1"), "{text}");
+    assert_eq!(before, v.export(), "a dry run wrote something");
+
+    let (code, exit, stderr) = refused(&v, &["import", file]);
+    assert_eq!((code.as_str(), exit), ("confirmation_needed", 23), "{stderr}");
+    assert!(stderr.contains("--dry-run") && stderr.contains("--update"), "{stderr}");
+    assert_eq!(before, v.export(), "a refused update wrote something");
+
+    let applied = v.json(&["import", "--update", file]);
+    assert_eq!((applied["updated"].as_u64(), applied["unchanged"].as_u64()), (Some(1), Some(18)), "{applied}");
+    let after = v.export();
+    assert!(after.contains("\"birth_date\": \"1964\"") && !after.contains("~1963"), "the update was not applied");
+    // The same file again: nothing to update, so no confirmation is needed.
+    let again = v.json(&["import", file]);
+    assert_eq!((again["updated"].as_u64(), again["unchanged"].as_u64()), (Some(0), Some(19)), "{again}");
+    assert_eq!(after, v.export());
+}

@@ -33,6 +33,9 @@ pub enum Error {
     NotFound(String),
     #[error("Already exists: {0}")]
     Duplicate(String),
+    /// An import would overwrite records that exist with other content, and was not told to.
+    #[error("{0}")]
+    ConfirmationNeeded(String),
     #[error("{0} cannot be deleted while other records refer to it: {1}. Unlink or delete those first.")]
     InUse(String, String),
     #[error("The disk is full. Nothing was saved; free some space and try again.")]
@@ -63,6 +66,7 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::Duplicate(_) => "duplicate",
             Error::InUse(..) => "record_in_use",
+            Error::ConfirmationNeeded(_) => "confirmation_needed",
             Error::DiskFull => "disk_full",
             Error::Io { .. } => "io_error",
             Error::Storage(_) => "storage_error",

@@ -136,6 +136,8 @@ pub fn skeleton(word: &str) -> String {
         }
     }
     let mut out = String::with_capacity(s.len());
+    let mut previous = None;
+    let mut dropped = false;
     for c in s.chars() {
         let mapped = match c {
             'y' => 'i',
@@ -144,9 +146,17 @@ pub fn skeleton(word: &str) -> String {
             'x' => 'h',
             c => c,
         };
-        // Doubled letters collapse: "Nurpeissov" and "Nurpeisov" meet.
-        if out.ends_with(mapped) && mapped.is_ascii_alphabetic() {
+        // A doubled letter collapses: "Nurpeissov" and "Nurpeisov" meet. Only one letter of a
+        // run is dropped: collapsing whole runs made "xxxxxxxxxx" the skeleton "h", a prefix of
+        // every name that starts with h (Khan, Khalikov…), so it found them all as transliterated.
+        let repeated = previous == Some(mapped) && mapped.is_ascii_alphabetic();
+        previous = Some(mapped);
+        if repeated && !dropped {
+            dropped = true;
             continue;
+        }
+        if !repeated {
+            dropped = false;
         }
         out.push(mapped);
     }
@@ -195,6 +205,9 @@ mod tests {
             assert_eq!(skeleton(spelling), key, "{spelling}");
         }
         assert_eq!(skeleton("Нурпеисов"), skeleton("Nurpeissov"));
+        // A run of one letter is not a name: it keeps all but one of its letters.
+        assert_eq!(skeleton("xxxxxxxxxx"), "hhhhhhhhh");
+        assert_eq!(skeleton("aaa"), "aa");
         assert_eq!(skeleton("Тлеужан"), skeleton("Tleuzhan"));
         assert_eq!(skeleton("Қалас"), skeleton("Kalas"));
         assert_eq!(skeleton("Иманғалиева"), skeleton("Imangalieva"));
