@@ -573,7 +573,7 @@ impl Vault {
                 current.approximate, current.incidents
             ));
         }
-        let legal = self.legal_figures(query, &scope, lang, &cell)?;
+        let legal = self.legal_figures(query, &scope, &label, &cell)?;
         Ok(Report {
             from: query.from,
             to: query.to,
@@ -633,7 +633,7 @@ impl Vault {
         &self,
         query: &ReportQuery,
         scope: &Scope,
-        lang: &str,
+        label: &dyn Fn(&str, &str) -> String,
         cell: &dyn Fn(u64) -> Count,
     ) -> Result<LegalFigures> {
         use crate::model::{Group, SentencePart};
@@ -673,10 +673,6 @@ impl Vault {
             }
             *by_kind.entry(c.detention_kind).or_default() += 1;
         }
-        let labels = self.labels_of(&["detention_kind", "legal_provision"], lang)?;
-        let label = |vocabulary: &str, code: &str| {
-            labels.get(&(vocabulary.to_string(), code.to_string())).cloned().unwrap_or_else(|| code.to_string())
-        };
         let headcount = |party: Uuid| match records.get(&party).map(|r| &r.body) {
             Some(Body::Group(g)) => Group::headcount(g).value as u64,
             _ => 1,
@@ -791,30 +787,10 @@ impl Vault {
         })
     }
 
-    /// Labels of the terms of some vocabularies in a language (English, else the code).
-    fn labels_of(&self, vocabularies: &[&str], lang: &str) -> Result<HashMap<(String, String), String>> {
-        let mut out = HashMap::new();
-        for vocabulary in vocabularies {
-            let mut stmt = self.conn.prepare_cached(
-                "SELECT uuid, body FROM records WHERE kind = 'term' AND deleted = 0 AND json_extract(body, '$.vocabulary') = ?1",
-            )?;
-            let rows = stmt.query_map([vocabulary], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-            for row in rows {
-                let (id, body) = row?;
-                if let Body::Term(t) = body_from_db(kind_from_db("term")?, &body, &id)? {
-                    if let Some(l) = t.labels.get(lang).or_else(|| t.labels.get("en")) {
-                        out.insert((t.vocabulary.clone(), t.code.clone()), l.clone());
-                    }
-                }
-            }
-        }
-        Ok(out)
-    }
-
     fn report_terms(&self) -> Result<Vec<Term>> {
         let mut stmt = self.conn.prepare(
             "SELECT uuid, body FROM records WHERE kind = 'term' AND deleted = 0
-             AND json_extract(body, '$.vocabulary') IN ('violation_category', 'victim_type', 'perpetrator_type', 'medium')
+             AND json_extract(body, '$.vocabulary') IN ('violation_category', 'victim_type', 'perpetrator_type', 'medium', 'detention_kind', 'legal_provision')
              ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
