@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{contains, error_of, snapshot, TestVault};
+use common::{befriend, contains, error_of, snapshot, TestVault};
 use serde_json::Value;
 
 const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/every-kind.json");
@@ -16,20 +16,6 @@ const DEFENDANT: &str = "01aa664a-b228-573e-a6e7-d5a8ee17ff92";
 const HEARING: &str = "3413715a-03e4-5879-8eda-7d31fb0ddd08";
 const CONTACT: &str = "+7 700 000 0000";
 const PHOTO_CANARY: &str = "CANARY-court-notice-5d1e9f";
-
-/// Adds `other` to `v`'s partner directory with a verified fingerprint; returns the partner id.
-fn befriend(v: &TestVault, other: &TestVault, name: &str) -> String {
-    let card = other.json(&["identity", "show"]);
-    v.add(
-        "partner",
-        &[
-            &format!("name={name}"),
-            &format!("age_recipient={}", card["recipient"].as_str().expect("recipient")),
-            &format!("signing_key={}", card["signing_key"].as_str().expect("key")),
-            "fingerprint_verified=true",
-        ],
-    )
-}
 
 /// A sender holding the fixture (a trial with a defendant, hearings, a photo on a hearing and a
 /// 300 KB file, so the bundle spans several age chunks) and a receiver that knows it.

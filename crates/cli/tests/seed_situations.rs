@@ -196,26 +196,8 @@ fn the_seed_reports_situations_are_structure() {
 
     // Through a bundle to a partner: every record that travels arrives field for field.
     let partner = TestVault::new();
-    let card = partner.json(&["identity", "show"]);
-    let to = v.add(
-        "partner",
-        &[
-            "name=Partner NGO",
-            &format!("age_recipient={}", card["recipient"].as_str().expect("recipient")),
-            &format!("signing_key={}", card["signing_key"].as_str().expect("key")),
-            "fingerprint_verified=true",
-        ],
-    );
-    let mine = v.json(&["identity", "show"]);
-    partner.add(
-        "partner",
-        &[
-            "name=Monitoring NGO",
-            &format!("age_recipient={}", mine["recipient"].as_str().expect("recipient")),
-            &format!("signing_key={}", mine["signing_key"].as_str().expect("key")),
-            "fingerprint_verified=true",
-        ],
-    );
+    let to = common::befriend(&v, &partner, "Partner NGO");
+    common::befriend(&partner, &v, "Monitoring NGO");
     let bundle = v.root.path().join("seed.casebundle");
     let mut args = vec!["bundle", "export", "--to", &to, "--out", bundle.to_str().expect("path")];
     for case in [KNB_CASE, RFE_CASE, ZHYLANBAEV_CASE, MELDEKHAN_CASE, PLAINTIFFS_CASE] {

@@ -98,3 +98,17 @@ pub fn error_of(assert: assert_cmd::assert::Assert) -> (String, i32) {
     let json: Value = serde_json::from_str(line).unwrap_or_else(|_| panic!("stderr is not a JSON error: {stderr}"));
     (json["error"]["code"].as_str().unwrap_or_default().to_string(), out.status.code().unwrap_or(-1))
 }
+
+/// Adds `other` to `v`'s partner directory with a verified fingerprint; returns the partner id.
+pub fn befriend(v: &TestVault, other: &TestVault, name: &str) -> String {
+    let card = other.json(&["identity", "show"]);
+    v.add(
+        "partner",
+        &[
+            &format!("name={name}"),
+            &format!("age_recipient={}", card["recipient"].as_str().expect("recipient")),
+            &format!("signing_key={}", card["signing_key"].as_str().expect("key")),
+            "fingerprint_verified=true",
+        ],
+    )
+}
