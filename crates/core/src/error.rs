@@ -47,6 +47,9 @@ pub enum Error {
     /// A case bundle that cannot be opened or trusted; `code` says why (docs/bundle-format.md).
     #[error("{message}")]
     Bundle { code: &'static str, message: String },
+    /// Team sync could not be done or trusted; `code` says why (docs/sync.md).
+    #[error("{message}")]
+    Sync { code: &'static str, message: String },
 }
 
 impl Error {
@@ -70,7 +73,7 @@ impl Error {
             Error::DiskFull => "disk_full",
             Error::Io { .. } => "io_error",
             Error::Storage(_) => "storage_error",
-            Error::Bundle { code, .. } => code,
+            Error::Bundle { code, .. } | Error::Sync { code, .. } => code,
         }
     }
 
@@ -87,6 +90,10 @@ impl Error {
 
     pub fn bundle(code: &'static str, message: impl Into<String>) -> Self {
         Error::Bundle { code, message: message.into() }
+    }
+
+    pub fn sync(code: &'static str, message: impl Into<String>) -> Self {
+        Error::Sync { code, message: message.into() }
     }
 
     pub fn invalid(record: impl Into<String>, field: impl Into<String>, problem: impl Into<String>) -> Self {

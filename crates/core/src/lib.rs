@@ -23,6 +23,7 @@ pub mod schema;
 pub mod search;
 pub mod secret;
 pub mod store;
+pub mod sync;
 pub mod vault;
 pub mod views;
 pub mod vocab;

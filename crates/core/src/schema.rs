@@ -11,7 +11,7 @@ use crate::model::Body;
 use crate::store::{body_from_db, kind_from_db, Writer};
 use crate::vault::Vault;
 
-pub const LATEST: u32 = 9;
+pub const LATEST: u32 = 10;
 /// The version since which every write keeps the report facts of events.
 pub const FACTS_VERSION: u32 = 8;
 /// The version since which every write keeps the search index (v3 created it; v4 rebuilt it).
@@ -135,6 +135,8 @@ pub(crate) fn migrate(vault: &mut Vault, target: u32) -> Result<()> {
                 seed_vocabularies(&mut w)?;
                 crate::report::v9_refill_event_facts(&mut w)?;
             }
+            // Team sync (issue 16): outbox, per-field heads, team keys, applied and sent batches.
+            10 => w.tx.execute_batch(crate::sync::SCHEMA_V10)?,
             _ => return Err(Error::Storage(format!("no migration to version {next}"))),
         }
         w.tx.pragma_update(None, "user_version", next)?;

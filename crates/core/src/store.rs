@@ -115,6 +115,11 @@ pub(crate) struct Writer<'a> {
     indexing: bool,
     /// False until v8 creates the report facts of events.
     facts: bool,
+    /// True once the vault is in a team: every local change also goes to the sync outbox.
+    tracking: bool,
+    /// True while applying a team's batches: a merged record is kept even where it no longer
+    /// passes the checks a form applies (see sync.rs).
+    pub(crate) lenient: bool,
 }
 
 impl Vault {
@@ -127,6 +132,8 @@ impl Vault {
             clock: &mut self.clock,
             indexing: version >= crate::schema::SEARCH_VERSION,
             facts: version >= crate::schema::FACTS_VERSION,
+            tracking: self.tracking,
+            lenient: false,
         })
     }
 }
@@ -184,7 +191,21 @@ impl Writer<'_> {
         Ok(())
     }
 
-    pub fn audit(&mut self, record: Uuid, kind: Kind, action: &str, changes: &Map<String, Value>) -> Result<()> {
+    /// A clock seen on another device: local changes from now on sort after it.
+    pub(crate) fn observe(&mut self, hlc: Hlc) {
+        if hlc > *self.clock {
+            *self.clock = hlc;
+        }
+    }
+
+    /// Whether a change made with `action` goes to the team: not the team's own changes coming
+    /// in, and not vocabulary seeds, which every vault makes alike.
+    fn tracks(&self, action: &str) -> bool {
+        self.tracking && action != crate::sync::ACTION && action != "seed"
+    }
+
+    /// Appends to the audit log; returns the change's clock.
+    pub fn audit(&mut self, record: Uuid, kind: Kind, action: &str, changes: &Map<String, Value>) -> Result<String> {
         let hlc = self.hlc();
         let at = now_timestamp();
         let last: Option<(i64, String)> = self
@@ -199,7 +220,7 @@ impl Writer<'_> {
             "INSERT INTO audit(seq, at, hlc, device, record, kind, action, changes, hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
             params![seq, at, hlc, self.device, record, kind.as_str(), action, changes, hash],
         )?;
-        Ok(())
+        Ok(hlc)
     }
 
     fn existing(&self, id: Uuid) -> Result<Option<StoredRow>> {
@@ -239,7 +260,9 @@ impl Writer<'_> {
     ) -> Result<Option<i64>> {
         let kind = body.kind();
         let label = id.to_string();
-        body.validate().map_err(|(field, problem)| Error::invalid(format!("{kind} {label}"), field, problem))?;
+        if !self.lenient {
+            body.validate().map_err(|(field, problem)| Error::invalid(format!("{kind} {label}"), field, problem))?;
+        }
         let new_json = body.to_json();
         let new_text = serde_json::to_string(&new_json)?;
         let existing = self.existing(id)?;
@@ -306,7 +329,13 @@ impl Writer<'_> {
         let old_json: Option<Value> =
             existing.as_ref().filter(|old| !old.deleted).and_then(|old| serde_json::from_str(&old.body).ok());
         let changes = field_changes(old_json.as_ref(), Some(&new_json));
-        self.audit(id, kind, action, &changes)?;
+        let hlc = self.audit(id, kind, action, &changes)?;
+        if self.tracks(action) {
+            let created = existing.as_ref().is_none_or(|old| old.created_at != created).then_some(created.as_str());
+            let revived = existing.as_ref().is_some_and(|old| old.deleted);
+            let stamps = crate::sync::Stamps { created, updated: &updated, revived };
+            crate::sync::track_put(&self.tx, id, kind, &changes, &hlc, stamps)?;
+        }
         Ok(Some(rowid))
     }
 
@@ -314,7 +343,9 @@ impl Writer<'_> {
     pub fn put_relations(&mut self, rowid: i64, id: Uuid, body: &Body) -> Result<()> {
         let kind = body.kind();
         let who = format!("{kind} {id} ({})", body.label());
-        for (field, vocabulary, code) in body.vocabulary_codes() {
+        // Merged team changes may name a term or a record another device deleted meanwhile: the
+        // record is kept as merged, without the reference rows, and the conflict is listed.
+        for (field, vocabulary, code) in body.vocabulary_codes().into_iter().filter(|_| !self.lenient) {
             let known: bool = self.tx.query_row(
                 "SELECT EXISTS(SELECT 1 FROM records WHERE kind='term' AND deleted=0 AND json_extract(body,'$.vocabulary')=?1 AND json_extract(body,'$.code')=?2)",
                 [vocabulary, code.as_str()],
@@ -338,6 +369,12 @@ impl Writer<'_> {
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()?;
+            let usable = target.as_ref().is_some_and(|(_, kind, deleted)| {
+                *deleted == 0 && Kind::parse(kind).is_some_and(|k| reference.allowed.contains(&k))
+            });
+            if self.lenient && !usable {
+                continue;
+            }
             let Some((to_id, target_kind, deleted)) = target else {
                 return Err(Error::invalid(
                     who,
@@ -399,7 +436,11 @@ impl Writer<'_> {
         if self.facts {
             crate::report::write_facts(&self.tx, rowid, None)?;
         }
-        self.audit(id, body.kind(), action, &field_changes(Some(&body.to_json()), None))
+        let hlc = self.audit(id, body.kind(), action, &field_changes(Some(&body.to_json()), None))?;
+        if self.tracks(action) {
+            crate::sync::track_delete(&self.tx, id, body.kind(), &hlc)?;
+        }
+        Ok(())
     }
 
     pub fn put(

@@ -38,6 +38,8 @@ pub struct Vault {
     pub(crate) device: String,
     pub(crate) clock: Hlc,
     key: VaultKey,
+    /// In a team: local changes go to the sync outbox (sync.rs).
+    pub(crate) tracking: bool,
 }
 
 impl Vault {
@@ -127,7 +129,7 @@ impl Vault {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.execute_batch(CONNECTION_PRAGMAS)?;
         let device = Uuid::now_v7().simple().to_string()[..12].to_string();
-        let mut vault = Vault { conn, dir: dir.to_path_buf(), device, clock: Hlc::default(), key };
+        let mut vault = Vault { conn, dir: dir.to_path_buf(), device, clock: Hlc::default(), key, tracking: false };
         schema::migrate(&mut vault, version)?;
         vault.conn.execute(
             "INSERT OR REPLACE INTO meta(key, value) VALUES ('vault_id', ?1), ('device', ?2)",
@@ -172,9 +174,10 @@ impl Vault {
         let device: String = conn
             .query_row("SELECT value FROM meta WHERE key = 'device'", [], |r| r.get(0))
             .map_err(|_| Error::VaultCorrupt("the vault has no device id".into()))?;
-        let mut vault = Vault { conn, dir: dir.to_path_buf(), device, clock: Hlc::default(), key };
+        let mut vault = Vault { conn, dir: dir.to_path_buf(), device, clock: Hlc::default(), key, tracking: false };
         vault.clock = vault.last_clock()?;
         schema::migrate(&mut vault, schema::LATEST)?;
+        vault.tracking = crate::sync::in_team(&vault.conn)?;
         Ok(vault)
     }
 
@@ -324,7 +327,7 @@ impl Vault {
         conn.execute_batch(CONNECTION_PRAGMAS)?;
         let key = VaultKey::random()?;
         let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let mut vault = Vault { conn, dir, device: "benchmark".into(), clock: Hlc::default(), key };
+        let mut vault = Vault { conn, dir, device: "benchmark".into(), clock: Hlc::default(), key, tracking: false };
         schema::migrate(&mut vault, schema::LATEST)?;
         vault.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('device', 'benchmark')", [])?;
         Ok(vault)
