@@ -25,6 +25,7 @@ mod files;
 mod legal;
 mod output;
 mod secrets;
+mod team;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -191,6 +192,11 @@ enum Command {
     /// Records edited here and by a partner: list, resolve.
     #[command(subcommand)]
     Conflicts(bundles::ConflictsCmd),
+    /// Team membership for sync through the NGO's own server (docs/sync.md).
+    #[command(subcommand)]
+    Team(team::TeamCmd),
+    /// Sync with the team: push this vault's changes, pull the others' (docs/sync.md).
+    Sync(team::SyncArgs),
     /// A monitoring report: incidents by violation category for a period, optionally beside the same period a year earlier.
     Report {
         #[arg(long, value_parser = parse_day)]
@@ -726,6 +732,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bundle(cmd) => bundles::bundle(&mut open(&cli)?, cli.json, cmd)?,
         Command::Duplicates(cmd) => bundles::duplicates(&mut open(&cli)?, cli.json, cmd)?,
         Command::Conflicts(cmd) => bundles::conflicts(&mut open(&cli)?, cli.json, cmd)?,
+        Command::Team(cmd) => team::team(&mut open(&cli)?, cli.json, cmd)?,
+        Command::Sync(args) => team::sync(&mut open(&cli)?, cli.json, args)?,
         Command::Hearings(cmd) => legal::hearings(&mut open(&cli)?, cli.json, cmd)?,
         Command::Outcomes(cmd) => legal::outcomes(&mut open(&cli)?, cli.json, cmd)?,
         Command::Detained { on } => legal::detained(&open(&cli)?, cli.json, *on)?,

@@ -17,6 +17,8 @@ pub fn exit_code(error: &Error) -> i32 {
         "confirmation_needed" => 23,
         "disk_full" | "io_error" => 30,
         code if code.starts_with("bundle_") => 40,
+        "sync_offline" => 51,
+        code if code.starts_with("sync_") => 50,
         _ => 1,
     }
 }

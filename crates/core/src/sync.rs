@@ -260,6 +260,44 @@ pub struct WrappedKey {
     pub wrapped: String,
 }
 
+/// The first device of a team registers with the token `casebook-server team create` printed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    pub token: String,
+    pub device: String,
+    pub signing_key: String,
+    pub recipient: String,
+}
+
+/// A device joins with an invitation's token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JoinRequest {
+    pub invite: String,
+    pub token: String,
+    pub device: String,
+    pub signing_key: String,
+    pub recipient: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JoinResponse {
+    /// The team keys kept for the invitation (see `InviteUpload`).
+    pub wrapped: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RevokeRequest {
+    /// The new team key for every remaining device.
+    pub keys: Vec<WrappedKey>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PullResponse {
+    pub batches: Vec<SealedBatch>,
+    /// More batches wait after these.
+    pub more: bool,
+}
+
 // ------------------------------------------------------------------------------- changes and heads
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -394,6 +432,13 @@ pub(crate) fn track_put(
         push_local(&mut heads, &mut out, &at, DELETED, false.into(), Value::Null);
     }
     save_heads(tx, record, kind, &heads)?;
+    if kind == Kind::Attachment.as_str() && stamps.created.is_some() {
+        // Its content goes to the team's chunk store at the next seal.
+        tx.execute(
+            "INSERT OR IGNORE INTO sync_blobs(attachment, direction, manifest) VALUES (?1, 'up', '')",
+            [record.to_string()],
+        )?;
+    }
     queue(tx, &out)
 }
 

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+pub mod pg;
+
 use assert_cmd::Command;
 use serde_json::Value;
 

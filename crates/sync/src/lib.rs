@@ -1,0 +1,292 @@
+//! The device's side of talking to `casebook-server` (docs/sync.md). The vault does all the
+//! cryptography and merging (casebook_core::sync); this crate only moves sealed bytes, so the
+//! CLI and the desktop shell share one implementation.
+
+use std::io::Read;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use casebook_core::sync::{
+    request_message, ApplyReport, Invitation, JoinRequest, JoinResponse, PullResponse, RegisterRequest, RevokeRequest,
+    TeamConfig, TeamDevice, WrappedKey,
+};
+use casebook_core::{Error, Result, Vault};
+use serde::Serialize;
+
+const PULL_PAGE: usize = 200;
+
+/// What one `sync` did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncReport {
+    pub pushed_batches: u32,
+    pub pulled: ApplyReport,
+    pub uploaded_chunks: u32,
+    pub downloaded_chunks: u32,
+    pub new_keys: u32,
+    pub conflicts: u64,
+}
+
+/// Where a long sync is: a phase and how far it got.
+#[derive(Debug, Clone, Serialize)]
+pub struct Progress {
+    pub phase: &'static str,
+    pub done: u64,
+    pub total: Option<u64>,
+}
+
+fn server_code(code: &str) -> &'static str {
+    match code {
+        "unknown_device" => "sync_unknown_device",
+        "device_revoked" => "sync_device_revoked",
+        "bad_signature" => "sync_bad_signature",
+        "batch_replayed" => "sync_batch_replayed",
+        "batch_fork" => "sync_batch_fork",
+        "batch_gap" => "sync_batch_gap",
+        "invalid_batch" => "sync_invalid_batch",
+        "invite_invalid" => "sync_invite_invalid",
+        "invite_expired" => "sync_invite_expired",
+        "device_exists" => "sync_device_exists",
+        "token_invalid" => "sync_token_invalid",
+        "unknown_team" => "sync_unknown_team",
+        "request_expired" => "sync_request_expired",
+        "chunk_missing" => "sync_chunk_missing",
+        "unsigned_request" => "sync_unsigned_request",
+        _ => "sync_server_error",
+    }
+}
+
+struct Connection {
+    agent: ureq::Agent,
+    base: String,
+    team: String,
+}
+
+impl Connection {
+    fn new(server: &str, team: &str) -> Result<Connection> {
+        let base = server.trim_end_matches('/').to_string();
+        if !base.starts_with("http://") && !base.starts_with("https://") {
+            return Err(Error::InvalidInput(format!(
+                "The server address must start with https:// or http://, not \"{server}\"."
+            )));
+        }
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(Duration::from_secs(10))
+            .timeout(Duration::from_secs(300))
+            .build();
+        Ok(Connection { agent, base, team: team.to_string() })
+    }
+
+    fn of(vault: &Vault) -> Result<Connection> {
+        let team = vault.team()?.ok_or_else(|| {
+            Error::sync(
+                "sync_not_configured",
+                "This vault is not in a team. Create one (casebook team create) or join one (casebook team join).",
+            )
+        })?;
+        Connection::new(&team.server, &team.team)
+    }
+
+    /// One request; `vault` signs it unless it is a registration or a join.
+    fn call(&self, vault: Option<&mut Vault>, method: &str, path: &str, body: &[u8]) -> Result<Vec<u8>> {
+        let path = format!("/v1/teams/{}{path}", self.team);
+        let mut request = self.agent.request(method, &format!("{}{path}", self.base));
+        if let Some(vault) = vault {
+            let time = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or_default();
+            let signature = vault.sign_request(&request_message(method, &path, time, body))?;
+            request = request
+                .set("x-casebook-device", vault.device_id())
+                .set("x-casebook-time", &time.to_string())
+                .set("x-casebook-signature", &signature);
+        }
+        let result = if method == "GET" { request.call() } else { request.send_bytes(body) };
+        match result {
+            Ok(response) => {
+                let mut out = Vec::new();
+                response.into_reader().read_to_end(&mut out).map_err(|e| self.offline(e))?;
+                Ok(out)
+            }
+            Err(ureq::Error::Status(status, response)) => {
+                let text = response.into_string().unwrap_or_default();
+                let parsed: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+                let code = parsed["error"]["code"].as_str().unwrap_or_default();
+                let message = parsed["error"]["message"]
+                    .as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("the server answered {status}"));
+                Err(Error::sync(server_code(code), format!("The team server refused: {message}")))
+            }
+            Err(ureq::Error::Transport(t)) => Err(self.offline(t)),
+        }
+    }
+
+    fn offline(&self, e: impl std::fmt::Display) -> Error {
+        Error::sync(
+            "sync_offline",
+            format!("The team server at {} cannot be reached ({e}). Your work is safe in this vault; sync again when there is a connection.", self.base),
+        )
+    }
+
+    fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        vault: Option<&mut Vault>,
+        method: &str,
+        path: &str,
+        body: &[u8],
+    ) -> Result<T> {
+        let bytes = self.call(vault, method, path, body)?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            Error::sync("sync_server_error", format!("The team server sent an answer this Casebook cannot read: {e}"))
+        })
+    }
+}
+
+fn public_keys(vault: &mut Vault) -> Result<(String, String)> {
+    let card = vault.identity()?;
+    Ok((card.signing_key, card.recipient))
+}
+
+/// Registers this vault as the first device of `team` (made with `casebook-server team create`)
+/// and generates the team key. Returns the team's fingerprint.
+pub fn create_team(
+    vault: &mut Vault,
+    server: &str,
+    team: &str,
+    token: &str,
+    cert_sha256: Option<String>,
+) -> Result<String> {
+    if vault.team()?.is_some() {
+        return Err(Error::sync("sync_already_in_team", "This vault is already in a team. Nothing was changed."));
+    }
+    let connection = Connection::new(server, team)?;
+    let (signing_key, recipient) = public_keys(vault)?;
+    let request =
+        RegisterRequest { token: token.to_string(), device: vault.device_id().to_string(), signing_key, recipient };
+    connection.call(None, "POST", "/register", &serde_json::to_vec(&request)?)?;
+    vault.create_team(&TeamConfig { server: connection.base.clone(), team: team.to_string(), cert_sha256 })
+}
+
+/// A new invitation, registered on the server.
+pub fn invite(vault: &mut Vault) -> Result<Invitation> {
+    let connection = Connection::of(vault)?;
+    let (invitation, upload) = vault.invite()?;
+    connection.call(Some(vault), "POST", "/invites", &serde_json::to_vec(&upload)?)?;
+    Ok(invitation)
+}
+
+/// Joins the team of an invitation. Returns the team's fingerprint, to compare with the inviter's.
+pub fn join(vault: &mut Vault, invitation: &Invitation) -> Result<String> {
+    if vault.team()?.is_some() {
+        return Err(Error::sync("sync_already_in_team", "This vault is already in a team. Nothing was changed."));
+    }
+    let connection = Connection::new(&invitation.server, &invitation.team)?;
+    let (signing_key, recipient) = public_keys(vault)?;
+    let request = JoinRequest {
+        invite: invitation.invite.clone(),
+        token: invitation.token()?,
+        device: vault.device_id().to_string(),
+        signing_key,
+        recipient,
+    };
+    let response: JoinResponse = connection.json(None, "POST", "/join", &serde_json::to_vec(&request)?)?;
+    vault.join_team(invitation, &response.wrapped)
+}
+
+pub fn devices(vault: &mut Vault) -> Result<Vec<TeamDevice>> {
+    let connection = Connection::of(vault)?;
+    connection.json(Some(vault), "GET", "/devices", b"")
+}
+
+/// Revokes a device: the server refuses its pushes from now on, and every remaining device gets a
+/// new team key. What the revoked device already holds stays with it.
+pub fn revoke(vault: &mut Vault, device: &str) -> Result<()> {
+    let connection = Connection::of(vault)?;
+    let all: Vec<TeamDevice> = connection.json(Some(vault), "GET", "/devices", b"")?;
+    if !all.iter().any(|d| d.device == device) {
+        return Err(Error::NotFound(format!("no device {device} in the team")));
+    }
+    let remaining: Vec<TeamDevice> = all.into_iter().filter(|d| d.device != device && d.revoked_at.is_none()).collect();
+    let keys = vault.rekey(&remaining)?;
+    connection.call(
+        Some(vault),
+        "POST",
+        &format!("/devices/{device}/revoke"),
+        &serde_json::to_vec(&RevokeRequest { keys })?,
+    )?;
+    let mine: Vec<WrappedKey> = connection.json(Some(vault), "GET", "/keys", b"")?;
+    vault.accept_keys(&mine)?;
+    Ok(())
+}
+
+/// Push this vault's changes, pull everyone else's, and fetch attachment contents.
+pub fn sync(vault: &mut Vault, progress: &mut dyn FnMut(Progress)) -> Result<SyncReport> {
+    let connection = Connection::of(vault)?;
+    let mut report = SyncReport::default();
+    let keys: Vec<WrappedKey> = connection.json(Some(vault), "GET", "/keys", b"")?;
+    report.new_keys = vault.accept_keys(&keys)?;
+    vault.seal()?;
+
+    for blob in vault.pending_uploads()? {
+        for index in 0..blob.chunks.len() {
+            let sealed = vault.chunk_ciphertext(&blob, index)?;
+            connection.call(Some(vault), "PUT", &format!("/chunks/{}", blob.chunks[index]), &sealed)?;
+            report.uploaded_chunks += 1;
+            progress(Progress { phase: "upload", done: report.uploaded_chunks as u64, total: None });
+        }
+        vault.upload_done(blob.attachment)?;
+    }
+
+    let unsent = vault.unsent()?;
+    let total = unsent.len() as u64;
+    for batch in unsent {
+        match connection.call(Some(vault), "POST", "/batches", &serde_json::to_vec(&batch)?) {
+            Ok(_) => {}
+            // Stored before the connection broke: the same bytes, so it counts as sent.
+            Err(e) if e.code() == "sync_batch_replayed" && vault.sent_hash(batch.seq)? == Some(batch.hash()) => {}
+            Err(e) => return Err(e),
+        }
+        vault.mark_sent(batch.seq)?;
+        report.pushed_batches += 1;
+        progress(Progress { phase: "push", done: report.pushed_batches as u64, total: Some(total) });
+    }
+
+    let devices: Vec<TeamDevice> = connection.json(Some(vault), "GET", "/devices", b"")?;
+    loop {
+        let after: Vec<String> = vault.sync_vector()?.iter().map(|(d, s)| format!("{d}:{s}")).collect();
+        let page: PullResponse = connection.json(
+            Some(vault),
+            "GET",
+            &format!("/batches?after={}&limit={PULL_PAGE}", after.join(",")),
+            b"",
+        )?;
+        if page.batches.is_empty() {
+            break;
+        }
+        let applied = vault.apply(&page.batches, &devices)?;
+        add(&mut report.pulled, &applied);
+        progress(Progress { phase: "pull", done: report.pulled.batches as u64, total: None });
+        if !page.more || applied.batches == 0 {
+            break;
+        }
+    }
+
+    for blob in vault.pending_downloads()? {
+        let mut chunks = Vec::with_capacity(blob.chunks.len());
+        for address in &blob.chunks {
+            chunks.push(connection.call(Some(vault), "GET", &format!("/chunks/{address}"), b"")?);
+            report.downloaded_chunks += 1;
+            progress(Progress { phase: "download", done: report.downloaded_chunks as u64, total: None });
+        }
+        vault.store_download(&blob, &chunks)?;
+    }
+    vault.note_synced()?;
+    report.conflicts = vault.sync_conflicts()?.len() as u64;
+    Ok(report)
+}
+
+fn add(total: &mut ApplyReport, more: &ApplyReport) {
+    total.batches += more.batches;
+    total.changes += more.changes;
+    total.records += more.records;
+    total.waiting = more.waiting;
+    total.duplicates += more.duplicates;
+    total.downloads = more.downloads;
+}
