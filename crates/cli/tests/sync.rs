@@ -141,3 +141,295 @@ fn the_server_holds_only_ciphertext_and_refuses_what_it_cannot_trust() {
     assert!(!contains(&log, CANARY.as_bytes()) && !contains(&log, b"after the revocation"));
     let _ = PASSPHRASE;
 }
+
+// ------------------------------------------------------------------------------- a simulated week
+
+use casebook_core::{Kind, Passphrase, Unlock, Vault};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use uuid::Uuid;
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+/// One write of a scalar field (or a delete, `field` = "_deleted"), as the workload made it.
+#[derive(Clone, Debug)]
+struct Write {
+    device: usize,
+    step: u64,
+    record: Uuid,
+    field: &'static str,
+    value: String,
+}
+
+struct Ledger {
+    writes: Vec<Write>,
+    /// Steps at which each device synced successfully (push, then pull).
+    syncs: Vec<Vec<u64>>,
+}
+
+impl Ledger {
+    /// Whether device `who` had seen `w` when it wrote at `step`.
+    fn saw(&self, w: &Write, who: usize, step: u64) -> bool {
+        if w.device == who {
+            return w.step < step;
+        }
+        self.syncs[w.device]
+            .iter()
+            .filter(|s| **s > w.step)
+            .any(|pushed| self.syncs[who].iter().any(|pulled| pulled > pushed && *pulled < step))
+    }
+}
+
+fn open(v: &TestVault) -> Vault {
+    Vault::open(&v.dir, Unlock::Passphrase(&Passphrase::new(PASSPHRASE.into()))).expect("open vault")
+}
+
+fn live(v: &Vault, kind: Kind) -> Vec<Uuid> {
+    let options = casebook_core::ListOptions { limit: 100_000, ..Default::default() };
+    v.list(kind, &options).expect("list").0.into_iter().map(|s| s.id).collect()
+}
+
+/// One random edit on device `who`; returns whether a write was made.
+fn work(v: &mut Vault, rng: &mut Rng, who: usize, step: u64, ledger: &mut Ledger) -> bool {
+    let cases = live(v, Kind::Case);
+    let people = live(v, Kind::Person);
+    let pick = |rng: &mut Rng, list: &[Uuid]| (!list.is_empty()).then(|| list[rng.below(list.len())]);
+    let mut log = |record: Uuid, field: &'static str, value: String| {
+        ledger.writes.push(Write { device: who, step, record, field, value });
+    };
+    let roll = rng.below(100);
+    match roll {
+        0..=5 => {
+            let value = format!("Person {who}-{step}");
+            let r = v.add(Kind::Person, json!({"names": [{"value": value}], "notes": format!("n{who}-{step}")}));
+            r.map(|r| log(r.id, "notes", format!("n{who}-{step}"))).is_ok()
+        }
+        6..=11 => {
+            let title = format!("Case {who}-{step}");
+            let r = v.add(Kind::Case, json!({"title": title, "case_kind": "criminal", "status": "open"}));
+            r.map(|r| log(r.id, "title", title)).is_ok()
+        }
+        12..=44 => match pick(rng, &cases) {
+            Some(c) => {
+                let title = format!("Title {who}-{step}");
+                let fields = json!({"title": title}).as_object().cloned().unwrap_or_default();
+                v.patch(c, fields).map(|_| log(c, "title", title)).is_ok()
+            }
+            None => false,
+        },
+        45..=64 => match pick(rng, &cases) {
+            Some(c) => {
+                let summary = format!("Summary {who}-{step}");
+                let fields = json!({"summary": summary}).as_object().cloned().unwrap_or_default();
+                v.patch(c, fields).map(|_| log(c, "summary", summary)).is_ok()
+            }
+            None => false,
+        },
+        65..=74 => match pick(rng, &people) {
+            Some(p) => {
+                let notes = format!("Notes {who}-{step}");
+                let fields = json!({"notes": notes}).as_object().cloned().unwrap_or_default();
+                v.patch(p, fields).map(|_| log(p, "notes", notes)).is_ok()
+            }
+            None => false,
+        },
+        75..=86 => match (pick(rng, &people), pick(rng, &cases)) {
+            (Some(p), Some(c)) => v.link(p, c, Some(["defendant", "victim", "witness"][rng.below(3)])).is_ok(),
+            _ => false,
+        },
+        87..=89 => match pick(rng, &cases) {
+            // A proceeding with a hearing, then the hearing postponed (the legal track's chain).
+            Some(c) => {
+                let Ok(p) =
+                    v.add(Kind::Proceeding, json!({"case": c, "proceeding_kind": "trial", "stage": "first_instance"}))
+                else {
+                    return false;
+                };
+                let Ok(h) = v.add(
+                    Kind::Hearing,
+                    json!({"proceeding": p.id, "scheduled": "2026-12-10T10:00", "status": "scheduled"}),
+                ) else {
+                    return false;
+                };
+                v.postpone_hearing(h.id, "2026-12-17T10:00", Some("judge ill")).is_ok()
+            }
+            None => false,
+        },
+        90 => match pick(rng, &people) {
+            Some(p) => {
+                let bytes = format!("photo of the notice {who}-{step}").repeat(50);
+                v.attach(p, &format!("notice-{who}-{step}.txt"), bytes.as_bytes(), None).is_ok()
+            }
+            None => false,
+        },
+        91..=94 => match pick(rng, &people) {
+            Some(p) => v.delete(p).map(|_| log(p, "_deleted", String::new())).is_ok(),
+            None => false,
+        },
+        95..=96 => match pick(rng, &cases) {
+            Some(c) => v.delete(c).map(|_| log(c, "_deleted", String::new())).is_ok(),
+            None => false,
+        },
+        _ => {
+            // The same person entered twice here, then merged as duplicates.
+            let name = json!({"names": [{"value": format!("Twin {who}-{step}")}]});
+            let (Ok(a), Ok(b)) = (v.add(Kind::Person, name.clone()), v.add(Kind::Person, name)) else { return false };
+            v.merge_people(a.id, b.id).map(|_| log(b.id, "_deleted", String::new())).is_ok()
+        }
+    }
+}
+
+#[test]
+fn a_simulated_week_of_three_devices_converges_and_loses_no_edit() {
+    let seed: u64 = std::env::var("CASEBOOK_SYNC_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(20_261_203);
+    let per_device: usize = std::env::var("CASEBOOK_SYNC_EDITS").ok().and_then(|s| s.parse().ok()).unwrap_or(2_000);
+    let cluster = Cluster::start();
+    let server = Server::start(&cluster);
+    let vaults = team(&server, 3);
+    let mut rng = Rng(seed);
+    let mut ledger = Ledger { writes: Vec::new(), syncs: vec![Vec::new(); 3] };
+    let mut made = [0usize; 3];
+    let mut step = 0u64;
+    while made.iter().any(|m| *m < per_device) {
+        let who = loop {
+            let d = rng.below(3);
+            if made[d] < per_device {
+                break d;
+            }
+        };
+        let mut v = open(&vaults[who]);
+        for _ in 0..(50 + rng.below(250)) {
+            step += 1;
+            if work(&mut v, &mut rng, who, step, &mut ledger) {
+                made[who] += 1;
+            }
+        }
+        drop(v);
+        step += 1;
+        // Offline for a while, or a sync: of this device, sometimes of another too.
+        if rng.below(3) > 0 {
+            sync(&vaults[who]);
+            ledger.syncs[who].push(step);
+        }
+        if rng.below(4) == 0 {
+            let other = rng.below(3);
+            step += 1;
+            sync(&vaults[other]);
+            ledger.syncs[other].push(step);
+        }
+    }
+    for round in 0..2 {
+        for (who, v) in vaults.iter().enumerate() {
+            step += 1;
+            let report = sync(v);
+            assert_eq!(report["pulled"]["waiting"], 0, "round {round}: every batch applied");
+            ledger.syncs[who].push(step);
+        }
+    }
+
+    let reference = shared(&vaults[0]);
+    for v in &vaults[1..] {
+        assert!(shared(v) == reference, "the three exports are identical");
+    }
+    let conflicts = vaults[0].json(&["sync", "conflicts"]);
+    for v in &vaults[1..] {
+        assert_eq!(v.json(&["sync", "conflicts"]), conflicts, "every device lists the same conflicts");
+    }
+
+    // The final state, and the conflicts as (record, field) -> values.
+    let doc: Value = serde_json::from_str(&reference).expect("export");
+    let records: BTreeMap<String, &Value> = doc["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|r| (r["id"].as_str().unwrap_or_default().to_string(), r))
+        .collect();
+    let mut listed: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for c in conflicts.as_array().expect("list") {
+        let key =
+            (c["record"].as_str().unwrap_or_default().to_string(), c["field"].as_str().unwrap_or_default().to_string());
+        for version in c["versions"].as_array().expect("versions") {
+            let value = match &version["value"] {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            listed.entry(key.clone()).or_default().insert(value);
+        }
+    }
+
+    let (mut winning, mut in_conflicts, mut overwritten, mut deleted_after_seen, mut lost) = (0, 0, 0, 0, Vec::new());
+    for w in ledger.writes.iter().filter(|w| w.field != "_deleted") {
+        let id = w.record.to_string();
+        let Some(record) = records.get(&id) else {
+            let seen_by_delete = ledger
+                .writes
+                .iter()
+                .any(|d| d.record == w.record && d.field == "_deleted" && ledger.saw(w, d.device, d.step));
+            if seen_by_delete {
+                deleted_after_seen += 1;
+            } else {
+                lost.push(w.clone());
+            }
+            continue;
+        };
+        let knowingly_overwritten = ledger
+            .writes
+            .iter()
+            .any(|o| o.record == w.record && o.field == w.field && o.step != w.step && ledger.saw(w, o.device, o.step));
+        if record[w.field].as_str() == Some(w.value.as_str()) {
+            winning += 1;
+        } else if listed.get(&(id.clone(), w.field.to_string())).is_some_and(|vs| vs.contains(&w.value)) {
+            in_conflicts += 1;
+        } else if knowingly_overwritten {
+            overwritten += 1;
+        } else {
+            lost.push(w.clone());
+        }
+    }
+
+    // Independently of the vault: the writes no later write had seen, per field. Two or more
+    // with different values on a record still there must be a listed conflict.
+    let mut heads: BTreeMap<(Uuid, &str), Vec<&Write>> = BTreeMap::new();
+    for w in ledger.writes.iter().filter(|w| w.field != "_deleted") {
+        let superseded = ledger
+            .writes
+            .iter()
+            .any(|o| o.record == w.record && o.field == w.field && o.step != w.step && ledger.saw(w, o.device, o.step));
+        if !superseded {
+            heads.entry((w.record, w.field)).or_default().push(w);
+        }
+    }
+    let mut concurrent = 0;
+    for ((record, field), hs) in &heads {
+        if hs.len() < 2 || !records.contains_key(&record.to_string()) {
+            continue;
+        }
+        concurrent += 1;
+        let values: BTreeSet<String> = hs.iter().map(|w| w.value.clone()).collect();
+        let shown = listed.get(&(record.to_string(), field.to_string()));
+        assert_eq!(shown, Some(&values), "concurrent edits of {field} of {record} are listed as a conflict");
+    }
+    eprintln!(
+        "seed {seed}: {} writes over {step} steps, {} syncs; {winning} winning, {in_conflicts} in conflicts, {overwritten} overwritten after being seen, {deleted_after_seen} on records deleted after being seen; {concurrent} concurrent fields, {} listed conflicts; {} lost",
+        ledger.writes.len(),
+        ledger.syncs.iter().map(Vec::len).sum::<usize>(),
+        listed.len(),
+        lost.len()
+    );
+    assert!(lost.is_empty(), "lost edits: {:?}", &lost[..lost.len().min(5)]);
+    let field_conflicts = listed.keys().filter(|(_, f)| f != "_deleted").count();
+    assert_eq!(field_conflicts, concurrent, "no conflict is listed that the writes do not explain");
+    assert!(concurrent > 10 && in_conflicts > 10, "the workload made concurrent edits of the same field");
+    assert!(made.iter().all(|m| *m >= per_device));
+}

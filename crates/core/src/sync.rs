@@ -513,6 +513,11 @@ fn contested_delete(heads: &Heads) -> Option<(&Head, Vec<(&str, &Head)>)> {
 
 /// Fields whose heads disagree, and a delete that missed an edit (as field `_deleted`).
 fn conflicts_of(heads: &Heads) -> Vec<String> {
+    let deleted = contested_delete(heads).is_some_and(|(_, unseen)| unseen.iter().all(|(f, _)| f.starts_with('_')));
+    if deleted {
+        // Settled by a delete that had seen every version: nothing left to choose between.
+        return Vec::new();
+    }
     let mut out: Vec<String> = heads
         .iter()
         .filter(|(f, hs)| !f.starts_with('_') && hs.len() > 1 && !is_list_field(hs))

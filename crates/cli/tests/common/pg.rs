@@ -5,9 +5,20 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+/// Debian's PostgreSQL binaries (/usr/lib/postgresql/VERSION/bin, the newest), or CASEBOOK_PG_BIN.
 fn pg_bin(tool: &str) -> PathBuf {
-    let dir = std::env::var("CASEBOOK_PG_BIN").unwrap_or_else(|_| "/usr/lib/postgresql/15/bin".into());
-    Path::new(&dir).join(tool)
+    if let Ok(dir) = std::env::var("CASEBOOK_PG_BIN") {
+        return Path::new(&dir).join(tool);
+    }
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| Some((e.file_name().to_str()?.parse().ok()?, e.path().join("bin"))))
+        .collect();
+    versions.sort();
+    let dir = versions.pop().map(|(_, p)| p).unwrap_or_else(|| "/usr/lib/postgresql/15/bin".into());
+    dir.join(tool)
 }
 
 fn is_root() -> bool {
