@@ -433,3 +433,49 @@ fn a_simulated_week_of_three_devices_converges_and_loses_no_edit() {
     assert!(concurrent > 10 && in_conflicts > 10, "the workload made concurrent edits of the same field");
     assert!(made.iter().all(|m| *m >= per_device));
 }
+
+#[test]
+fn over_tls_with_a_pinned_self_signed_certificate() {
+    let cluster = Cluster::start();
+    let certs = tempfile::tempdir().expect("tempdir");
+    let out = std::process::Command::new(common::pg::server_binary())
+        .args(["cert", "--out", certs.path().to_str().expect("path"), "--name", "127.0.0.1", "--name", "localhost"])
+        .output()
+        .expect("cert");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pin =
+        serde_json::from_slice::<Value>(&out.stdout).expect("json")["cert_sha256"].as_str().expect("pin").to_string();
+    let cert = certs.path().join("cert.pem");
+    let key = certs.path().join("key.pem");
+    let server = Server::start_with(
+        &cluster,
+        "127.0.0.1:0",
+        &["--tls-cert", cert.to_str().expect("path"), "--tls-key", key.to_str().expect("path")],
+    );
+    assert!(server.url.starts_with("https://"));
+    let (team, token) = server.create_team("TLS NGO");
+    let a = TestVault::new();
+    a.json(&["team", "create", "--server", &server.url, "--team", &team, "--token", &token, "--cert-sha256", &pin]);
+    let invitation = a.root.path().join("invite.json");
+    a.json(&["team", "invite", "--out", invitation.to_str().expect("path")]);
+    let person = a.add("person", &[r#"names=[{"value":"Over TLS"}]"#]);
+    sync(&a);
+    let b = TestVault::new();
+    b.json(&["team", "join", invitation.to_str().expect("path")]);
+    sync(&b);
+    assert_eq!(b.json(&["show", &person])["names"][0]["value"], "Over TLS");
+
+    // An invitation whose pin does not match the server's certificate: nothing is sent.
+    let another = a.root.path().join("invite-2.json");
+    a.json(&["team", "invite", "--out", another.to_str().expect("path")]);
+    let mut forged: Value = serde_json::from_str(&std::fs::read_to_string(&another).expect("read")).expect("json");
+    forged["cert_sha256"] = Value::String("00".repeat(32));
+    let forged_path = a.root.path().join("forged.json");
+    std::fs::write(&forged_path, forged.to_string()).expect("write");
+    let c = TestVault::new();
+    let (code, status) =
+        error_of(c.cmd().args(["--json", "team", "join", forged_path.to_str().expect("path")]).assert().failure());
+    assert_eq!((code.as_str(), status), ("sync_certificate_mismatch", 50));
+    c.json(&["team", "join", another.to_str().expect("path")]);
+    assert_eq!(sync(&c)["pulled"]["waiting"], 0);
+}

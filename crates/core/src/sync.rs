@@ -1017,7 +1017,8 @@ impl Vault {
     }
 
     pub fn mark_sent(&mut self, seq: u64) -> Result<()> {
-        self.conn.execute("UPDATE sync_sent SET acked = 1 WHERE seq <= ?1", [seq])?;
+        // The server holds it now: keep its hash for the chain, not its bytes.
+        self.conn.execute("UPDATE sync_sent SET acked = 1, sealed = '' WHERE seq <= ?1 AND acked = 0", [seq])?;
         Ok(())
     }
 

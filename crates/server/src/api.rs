@@ -471,7 +471,11 @@ async fn log(request: Request, next: Next) -> Response {
     response
 }
 
-pub async fn serve(listener: tokio::net::TcpListener, client: Client) -> Result<(), String> {
+pub async fn serve<L>(listener: L, client: Client) -> Result<(), String>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     let app: Shared = Arc::new(App { db: Mutex::new(client) });
     let router = Router::new()
         .route("/v1/health", get(|| async { "ok" }))

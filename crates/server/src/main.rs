@@ -5,8 +5,10 @@
 
 mod api;
 mod db;
+mod tls;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -30,6 +32,21 @@ enum Command {
         /// Address and port to listen on.
         #[arg(long, default_value = "127.0.0.1:8443")]
         listen: SocketAddr,
+        /// TLS certificate chain (PEM); with --tls-key. Without them the server speaks plain HTTP
+        /// (behind a TLS terminator, or on loopback for tests).
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+    },
+    /// Make a self-signed TLS certificate (cert.pem, key.pem) and print the SHA-256 devices pin.
+    Cert {
+        /// Folder for cert.pem and key.pem (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// Host names or addresses the server is reached by.
+        #[arg(long = "name", required = true)]
+        names: Vec<String>,
     },
     /// Teams on this server.
     #[command(subcommand)]
@@ -64,6 +81,14 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
+    if let Command::Cert { out, names } = &cli.command {
+        let fingerprint = tls::self_signed(out, names.clone())?;
+        println!(
+            "{}",
+            serde_json::json!({"cert": out.join("cert.pem"), "key": out.join("key.pem"), "cert_sha256": fingerprint})
+        );
+        return Ok(());
+    }
     let database = cli.database.ok_or("give the database with --database or CASEBOOK_SERVER_DATABASE")?;
     let client = db::connect(&database).await?;
     match cli.command {
@@ -76,15 +101,25 @@ async fn run(cli: Cli) -> Result<(), String> {
             let (team, token) = db::create_team(&client, &name).await?;
             println!("{}", serde_json::json!({"team": team, "token": token}));
         }
-        Command::Serve { listen } => {
+        Command::Serve { listen, tls_cert, tls_key } => {
             db::migrate(&client).await?;
             let listener =
                 tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
             let local = listener.local_addr().map_err(|e| e.to_string())?;
-            // The test harness and systemd read this line to learn the port.
-            println!("listening on {local}");
-            api::serve(listener, client).await?;
+            match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => {
+                    let (acceptor, fingerprint) = tls::acceptor(&cert, &key)?;
+                    // The test harness and systemd read this line to learn the port.
+                    println!("listening on https://{local} cert_sha256={fingerprint}");
+                    api::serve(tls::TlsListener { tcp: listener, acceptor }, client).await?;
+                }
+                _ => {
+                    println!("listening on http://{local}");
+                    api::serve(listener, client).await?;
+                }
+            }
         }
+        Command::Cert { .. } => unreachable!("handled above"),
     }
     Ok(())
 }

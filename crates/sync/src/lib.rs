@@ -3,6 +3,7 @@
 //! CLI and the desktop shell share one implementation.
 
 use std::io::Read;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use casebook_core::sync::{
@@ -13,6 +14,80 @@ use casebook_core::{Error, Result, Vault};
 use serde::Serialize;
 
 const PULL_PAGE: usize = 200;
+
+/// A self-signed server certificate, trusted because its SHA-256 is the pinned one.
+mod pinned {
+    use std::sync::Arc;
+
+    use casebook_core::{Error, Result};
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use rustls::{DigitallySignedStruct, SignatureScheme};
+    use sha2::{Digest, Sha256};
+
+    pub const MISMATCH: &str = "certificate is not the pinned one";
+
+    #[derive(Debug)]
+    struct Pinned {
+        sha256: Vec<u8>,
+        provider: Arc<CryptoProvider>,
+    }
+
+    impl ServerCertVerifier for Pinned {
+        fn verify_server_cert(
+            &self,
+            end_entity: &CertificateDer<'_>,
+            _intermediates: &[CertificateDer<'_>],
+            _server_name: &ServerName<'_>,
+            _ocsp_response: &[u8],
+            _now: UnixTime,
+        ) -> std::result::Result<ServerCertVerified, rustls::Error> {
+            if Sha256::digest(end_entity.as_ref()).as_slice() == self.sha256.as_slice() {
+                Ok(ServerCertVerified::assertion())
+            } else {
+                Err(rustls::Error::General(MISMATCH.into()))
+            }
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+            verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
+            verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.provider.signature_verification_algorithms.supported_schemes()
+        }
+    }
+
+    pub fn config(pin: &str) -> Result<rustls::ClientConfig> {
+        let sha256 =
+            hex::decode(pin.trim().replace(':', "").to_ascii_lowercase()).ok().filter(|b| b.len() == 32).ok_or_else(
+                || Error::InvalidInput(format!("'{pin}' is not a SHA-256 certificate fingerprint (64 hex digits)")),
+            )?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| Error::Storage(e.to_string()))?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Pinned { sha256, provider }))
+            .with_no_client_auth();
+        Ok(config)
+    }
+}
 
 /// What one `sync` did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -61,18 +136,19 @@ struct Connection {
 }
 
 impl Connection {
-    fn new(server: &str, team: &str) -> Result<Connection> {
+    fn new(server: &str, team: &str, cert_sha256: Option<&str>) -> Result<Connection> {
         let base = server.trim_end_matches('/').to_string();
         if !base.starts_with("http://") && !base.starts_with("https://") {
             return Err(Error::InvalidInput(format!(
                 "The server address must start with https:// or http://, not \"{server}\"."
             )));
         }
-        let agent = ureq::AgentBuilder::new()
-            .timeout_connect(Duration::from_secs(10))
-            .timeout(Duration::from_secs(300))
-            .build();
-        Ok(Connection { agent, base, team: team.to_string() })
+        let mut builder =
+            ureq::AgentBuilder::new().timeout_connect(Duration::from_secs(10)).timeout(Duration::from_secs(300));
+        if let Some(pin) = cert_sha256 {
+            builder = builder.tls_config(Arc::new(pinned::config(pin)?));
+        }
+        Ok(Connection { agent: builder.build(), base, team: team.to_string() })
     }
 
     fn of(vault: &Vault) -> Result<Connection> {
@@ -82,7 +158,7 @@ impl Connection {
                 "This vault is not in a team. Create one (casebook team create) or join one (casebook team join).",
             )
         })?;
-        Connection::new(&team.server, &team.team)
+        Connection::new(&team.server, &team.team, team.cert_sha256.as_deref())
     }
 
     /// One request; `vault` signs it unless it is a registration or a join.
@@ -114,6 +190,10 @@ impl Connection {
                     .unwrap_or_else(|| format!("the server answered {status}"));
                 Err(Error::sync(server_code(code), format!("The team server refused: {message}")))
             }
+            Err(ureq::Error::Transport(t)) if t.to_string().contains(pinned::MISMATCH) => Err(Error::sync(
+                "sync_certificate_mismatch",
+                format!("The server at {} shows a different TLS certificate than the one this team pinned. Someone may be intercepting the connection, or the server's certificate was replaced; nothing was sent. Ask whoever runs the server.", self.base),
+            )),
             Err(ureq::Error::Transport(t)) => Err(self.offline(t)),
         }
     }
@@ -156,7 +236,7 @@ pub fn create_team(
     if vault.team()?.is_some() {
         return Err(Error::sync("sync_already_in_team", "This vault is already in a team. Nothing was changed."));
     }
-    let connection = Connection::new(server, team)?;
+    let connection = Connection::new(server, team, cert_sha256.as_deref())?;
     let (signing_key, recipient) = public_keys(vault)?;
     let request =
         RegisterRequest { token: token.to_string(), device: vault.device_id().to_string(), signing_key, recipient };
@@ -177,7 +257,7 @@ pub fn join(vault: &mut Vault, invitation: &Invitation) -> Result<String> {
     if vault.team()?.is_some() {
         return Err(Error::sync("sync_already_in_team", "This vault is already in a team. Nothing was changed."));
     }
-    let connection = Connection::new(&invitation.server, &invitation.team)?;
+    let connection = Connection::new(&invitation.server, &invitation.team, invitation.cert_sha256.as_deref())?;
     let (signing_key, recipient) = public_keys(vault)?;
     let request = JoinRequest {
         invite: invitation.invite.clone(),

@@ -136,10 +136,16 @@ impl Server {
     }
 
     pub fn start_on(cluster: &Cluster, listen: &str) -> Server {
+        Server::start_with(cluster, listen, &[])
+    }
+
+    /// With extra `serve` arguments (e.g. --tls-cert/--tls-key).
+    pub fn start_with(cluster: &Cluster, listen: &str, extra: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = dir.path().join("server.log");
         let mut child = Command::new(server_binary())
             .args(["serve", "--listen", listen, "--database", &cluster.url()])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).expect("log"))
             .spawn()
@@ -147,13 +153,17 @@ impl Server {
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
         BufReader::new(stdout).read_line(&mut line).expect("listening line");
-        let addr =
-            line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("server said {line:?}")).to_string();
-        Server { child, url: format!("http://{addr}"), log, _dir: dir, database: cluster.url() }
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("server said {line:?}"))
+            .to_string();
+        Server { child, url, log, _dir: dir, database: cluster.url() }
     }
 
     pub fn addr(&self) -> String {
-        self.url.trim_start_matches("http://").to_string()
+        self.url.trim_start_matches("http://").trim_start_matches("https://").to_string()
     }
 
     /// `casebook-server team create`: (team, token).
