@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use casebook_core::bundle::{ExportPreview, ExportRequest, ExportSummary, Source};
+use casebook_core::exchange::{read_document, ImportPreview, ImportSummary, Updates};
 use casebook_core::identity::PublicCard;
 use casebook_core::legal::{CalendarItem, CalendarQuery, Custody};
 use casebook_core::merge::{BundleImport, BundlePreview, Conflict, DuplicateProposal, MergeResult};
@@ -40,6 +41,8 @@ pub struct AppState {
     vault: Arc<Mutex<Option<Vault>>>,
     /// A bundle chosen in the window and previewed, waiting for the user's "Import" (ciphertext).
     pending_bundle: Mutex<Option<Vec<u8>>>,
+    /// A JSON document chosen in the window, with the preview the user was shown, waiting for "Import".
+    pending_document: Mutex<Option<(Vec<u8>, ImportPreview)>>,
 }
 
 impl AppState {
@@ -47,7 +50,12 @@ impl AppState {
         let dir = std::env::var_os("CASEBOOK_VAULT")
             .map(PathBuf::from)
             .unwrap_or_else(|| dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("casebook").join("vault"));
-        AppState { dir, vault: Arc::new(Mutex::new(None)), pending_bundle: Mutex::new(None) }
+        AppState {
+            dir,
+            vault: Arc::new(Mutex::new(None)),
+            pending_bundle: Mutex::new(None),
+            pending_document: Mutex::new(None),
+        }
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Vault) -> casebook_core::Result<T>) -> Reply<T> {
@@ -132,6 +140,9 @@ pub fn lock(state: State<'_, AppState>) {
     if let Ok(mut pending) = state.pending_bundle.lock() {
         *pending = None;
     }
+    if let Ok(mut pending) = state.pending_document.lock() {
+        *pending = None;
+    }
 }
 
 /// Argon2id memory of the passphrase slot, in MiB.
@@ -163,9 +174,58 @@ pub async fn change_passphrase(
 }
 
 #[tauri::command]
-pub fn import_example(state: State<'_, AppState>) -> Reply<casebook_core::exchange::ImportSummary> {
+pub fn import_example(state: State<'_, AppState>) -> Reply<ImportSummary> {
     let doc: Value = serde_json::from_str(EXAMPLE).map_err(Error::from)?;
     state.with(|v| v.import_document(doc))
+}
+
+/// A Casebook JSON document chosen in the window (raw bytes): read strictly, previewed (nothing is
+/// written), and kept with its preview for `import_document`.
+#[tauri::command]
+pub fn inspect_document(state: State<'_, AppState>, request: tauri::ipc::Request<'_>) -> Reply<ImportPreview> {
+    let tauri::ipc::InvokeBody::Raw(bytes) = request.body() else {
+        return Err(Error::InvalidInput("the file's content did not arrive".into()).into());
+    };
+    if let Ok(mut pending) = state.pending_document.lock() {
+        *pending = None;
+    }
+    let doc = read_document(bytes)?;
+    let preview = state.with(|v| v.preview_import(doc))?;
+    if let Ok(mut pending) = state.pending_document.lock() {
+        *pending = Some((bytes.clone(), preview.clone()));
+    }
+    Ok(preview)
+}
+
+/// Imports the previewed document. Without `update`, a document that would change records that
+/// exist is refused (`confirmation_needed`). With it, the updates are applied only if they are still
+/// the ones the user was shown: the vault may have changed since the preview.
+#[tauri::command]
+pub fn import_document(state: State<'_, AppState>, update: bool) -> Reply<ImportSummary> {
+    let pending = state.pending_document.lock().ok().and_then(|mut p| p.take());
+    let (bytes, shown) = pending.ok_or_else(|| Error::InvalidInput("Choose the file again.".into()))?;
+    let result = state.with(|v| {
+        let doc = read_document(&bytes)?;
+        if !update {
+            return v.import_document_with(doc, Updates::Refuse);
+        }
+        if v.preview_import(doc.clone())? != shown {
+            return Err(Error::ConfirmationNeeded(
+                "The vault changed after the preview, so this import would now do something else. Nothing was written: choose the file again and look at the changes."
+                    .into(),
+            ));
+        }
+        v.import_document_with(doc, Updates::Apply)
+    });
+    if let Err(e) = &result {
+        // Kept, so the user can confirm the updates without choosing the file again.
+        if e.code == "confirmation_needed" && !update {
+            if let Ok(mut pending) = state.pending_document.lock() {
+                *pending = Some((bytes, shown));
+            }
+        }
+    }
+    result
 }
 
 #[derive(Serialize, ts_rs::TS)]

@@ -19,6 +19,8 @@ fn main() {
             commands::unlock,
             commands::lock,
             commands::import_example,
+            commands::inspect_document,
+            commands::import_document,
             commands::kdf_strength,
             commands::change_passphrase,
             commands::list_records,

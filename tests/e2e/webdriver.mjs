@@ -11,8 +11,11 @@ export class Driver {
     this.session = session;
   }
 
-  static async start({ application, env, port = 4444 }) {
-    const driver = spawn(process.env.TAURI_DRIVER ?? "tauri-driver", ["--port", String(port)], {
+  /** `CASEBOOK_WEBDRIVER_PORT` moves tauri-driver (and WebKitWebDriver, on the next port) off
+   *  4444/4445, so two runs on one machine do not meet. */
+  static async start({ application, env, port = Number(process.env.CASEBOOK_WEBDRIVER_PORT ?? 4444) }) {
+    const args = ["--port", String(port), "--native-port", String(port + 1)];
+    const driver = spawn(process.env.TAURI_DRIVER ?? "tauri-driver", args, {
       env,
       detached: true, // its own process group: killed as a whole, so no WebKitWebDriver outlives the test
       stdio: ["ignore", "inherit", "inherit"],

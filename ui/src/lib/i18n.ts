@@ -61,6 +61,11 @@ export const t = derived(language, (lang) => {
   return (key: string, options?: Record<string, unknown>): string => i18next.t(key, { lng: lang, ...options });
 });
 
+/** Whether the catalogues name `key` (for labels built from data, which may have none). */
+export function hasTranslation(key: string): boolean {
+  return i18next.exists(key);
+}
+
 export function setLanguage(lang: Language): void {
   localStorage.setItem("casebook.language", lang);
   language.set(lang);

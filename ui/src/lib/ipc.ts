@@ -13,6 +13,9 @@ import type { Status } from "./bindings/Status";
 import type { Created } from "./bindings/Created";
 import type { Page } from "./bindings/Page";
 import type { ImportSummary } from "./bindings/ImportSummary";
+import type { ImportPreview } from "./bindings/ImportPreview";
+import type { RecordChange } from "./bindings/RecordChange";
+import type { FieldChange } from "./bindings/FieldChange";
 import type { Filters } from "./bindings/Filters";
 import type { Party } from "./bindings/Party";
 import type { CaseFile } from "./bindings/CaseFile";
@@ -43,6 +46,7 @@ import type { Count } from "./bindings/Count";
 
 export type { SearchQuery, SearchPage, Hit, CalendarItem, CalendarQuery, Custody, ItemKind };
 export type { Report, ReportQuery, CategoryRow, Count };
+export type { ImportPreview, RecordChange, FieldChange };
 export type { PublicCard, ExportRequest, ExportPreview, BundlePreview, BundleImport, DuplicateProposal, Conflict, Redaction };
 export type { Kind, RecordJson, Summary, Status, Created, Page, ImportSummary, Filters, Party, CaseFile, PersonFile, Dashboard };
 
@@ -84,6 +88,11 @@ export const shell = {
   unlock: (passphrase: string) => call<void>("unlock", { passphrase }),
   lock: () => call<void>("lock"),
   importExample: () => call<ImportSummary>("import_example"),
+  /** Sends a chosen Casebook JSON document as raw bytes; the shell reads it strictly, previews the
+   *  import (nothing written) and keeps it for `importDocument`. */
+  inspectDocument: (file: File) => callWithFile<ImportPreview>("inspect_document", file),
+  /** Imports the previewed document; `update` confirms overwriting the existing records it listed. */
+  importDocument: (update: boolean) => call<ImportSummary>("import_document", { update }),
   kdfStrength: () => call<number>("kdf_strength"),
   changePassphrase: (current: string, next: string | null, memoryMib: number) =>
     call<void>("change_passphrase", { current, new: next, memoryMib }),
