@@ -144,23 +144,11 @@ fn the_server_holds_only_ciphertext_and_refuses_what_it_cannot_trust() {
 
 // ------------------------------------------------------------------------------- a simulated week
 
+use casebook_core::generate::Rng;
 use casebook_core::{Kind, Passphrase, Unlock, Vault};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 /// One write of a scalar field (or a delete, `field` = "_deleted"), as the workload made it.
 #[derive(Clone, Debug)]
@@ -204,11 +192,11 @@ fn live(v: &Vault, kind: Kind) -> Vec<Uuid> {
 fn work(v: &mut Vault, rng: &mut Rng, who: usize, step: u64, ledger: &mut Ledger) -> bool {
     let cases = live(v, Kind::Case);
     let people = live(v, Kind::Person);
-    let pick = |rng: &mut Rng, list: &[Uuid]| (!list.is_empty()).then(|| list[rng.below(list.len())]);
+    let pick = |rng: &mut Rng, list: &[Uuid]| (!list.is_empty()).then(|| list[rng.index(list.len())]);
     let mut log = |record: Uuid, field: &'static str, value: String| {
         ledger.writes.push(Write { device: who, step, record, field, value });
     };
-    let roll = rng.below(100);
+    let roll = rng.index(100);
     match roll {
         0..=5 => {
             let value = format!("Person {who}-{step}");
@@ -245,7 +233,7 @@ fn work(v: &mut Vault, rng: &mut Rng, who: usize, step: u64, ledger: &mut Ledger
             None => false,
         },
         75..=86 => match (pick(rng, &people), pick(rng, &cases)) {
-            (Some(p), Some(c)) => v.link(p, c, Some(["defendant", "victim", "witness"][rng.below(3)])).is_ok(),
+            (Some(p), Some(c)) => v.link(p, c, Some(["defendant", "victim", "witness"][rng.index(3)])).is_ok(),
             _ => false,
         },
         87..=89 => match pick(rng, &cases) {
@@ -297,19 +285,19 @@ fn a_simulated_week_of_three_devices_converges_and_loses_no_edit() {
     let cluster = Cluster::start();
     let server = Server::start(&cluster);
     let vaults = team(&server, 3);
-    let mut rng = Rng(seed);
+    let mut rng = Rng(seed.max(1));
     let mut ledger = Ledger { writes: Vec::new(), syncs: vec![Vec::new(); 3] };
     let mut made = [0usize; 3];
     let mut step = 0u64;
     while made.iter().any(|m| *m < per_device) {
         let who = loop {
-            let d = rng.below(3);
+            let d = rng.index(3);
             if made[d] < per_device {
                 break d;
             }
         };
         let mut v = open(&vaults[who]);
-        for _ in 0..(50 + rng.below(250)) {
+        for _ in 0..(50 + rng.index(250)) {
             step += 1;
             if work(&mut v, &mut rng, who, step, &mut ledger) {
                 made[who] += 1;
@@ -318,12 +306,12 @@ fn a_simulated_week_of_three_devices_converges_and_loses_no_edit() {
         drop(v);
         step += 1;
         // Offline for a while, or a sync: of this device, sometimes of another too.
-        if rng.below(3) > 0 {
+        if rng.index(3) > 0 {
             sync(&vaults[who]);
             ledger.syncs[who].push(step);
         }
-        if rng.below(4) == 0 {
-            let other = rng.below(3);
+        if rng.index(4) == 0 {
+            let other = rng.index(3);
             step += 1;
             sync(&vaults[other]);
             ledger.syncs[other].push(step);

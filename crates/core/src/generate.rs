@@ -105,19 +105,25 @@ const CATEGORIES: &[&str] = &[
     "closed_trial",
 ];
 
-struct Rng(u64);
+/// xorshift64: reproducible from a printed seed (never 0), no dependency needed. Also drives the
+/// seeded workloads of the sync tests.
+pub struct Rng(pub u64);
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[(self.next() % items.len() as u64) as usize]
+        items[(self.next_u64() % items.len() as u64) as usize]
     }
     fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next_u64() % n
+    }
+    /// An index into a list of `len` items (0 when the list is empty).
+    pub fn index(&mut self, len: usize) -> usize {
+        (self.next_u64() % len.max(1) as u64) as usize
     }
 }
 

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use casebook_core::generate::Rng;
 use casebook_core::sync::{SealedBatch, TeamConfig, TeamDevice};
 use casebook_core::{KdfParams, Kind, Passphrase, Vault};
 use proptest::prelude::*;
@@ -59,20 +60,6 @@ impl Team {
     }
 }
 
-/// A small deterministic generator, so a failing case names its seed.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
 fn ids(v: &Vault, kind: Kind) -> Vec<Uuid> {
     v.all_records().expect("records").into_iter().filter(|r| r.kind == kind).map(|r| r.id).collect()
 }
@@ -81,8 +68,8 @@ fn ids(v: &Vault, kind: Kind) -> Vec<Uuid> {
 fn edit(v: &mut Vault, rng: &mut Rng, who: usize, n: usize) {
     let cases = ids(v, Kind::Case);
     let people = ids(v, Kind::Person);
-    let pick = |rng: &mut Rng, list: &[Uuid]| (!list.is_empty()).then(|| list[rng.below(list.len())]);
-    let _ = match rng.below(8) {
+    let pick = |rng: &mut Rng, list: &[Uuid]| (!list.is_empty()).then(|| list[rng.index(list.len())]);
+    let _ = match rng.index(8) {
         0 => v.add(Kind::Person, json!({"names": [{"value": format!("Person {who}-{n}")}]})).map(|_| ()),
         1 => v
             .add(Kind::Case, json!({"title": format!("Case {who}-{n}"), "case_kind": "criminal", "status": "open"}))
@@ -143,7 +130,7 @@ fn workload(seed: u64, team: &mut Team) -> Vec<SealedBatch> {
                 edit(&mut team.vaults[who], &mut rng, who, round * 100 + n);
             }
             seal(&mut team.vaults[who], &mut pool);
-            if rng.below(2) == 0 {
+            if rng.index(2) == 0 {
                 let devices = team.devices.clone();
                 team.vaults[who].apply(&pool, &devices).expect("apply");
             }
@@ -179,7 +166,7 @@ proptest! {
         let mut shuffled = pool.clone();
         let mut rng = Rng(order | 1);
         for i in (1..shuffled.len()).rev() {
-            shuffled.swap(i, rng.below(i + 1));
+            shuffled.swap(i, rng.index(i + 1));
         }
         let mut rounds = 0;
         while team.vaults[late].sync_vector().expect("vector").values().sum::<u64>() < pool.len() as u64 {

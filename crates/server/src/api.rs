@@ -2,12 +2,12 @@
 //! of the team: `x-casebook-device`, `x-casebook-time` (Unix seconds) and `x-casebook-signature`
 //! over `casebook_core::sync::request_message`. Errors are `{"error": {"code", "message"}}`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -124,6 +124,42 @@ async fn authenticate(
     Ok((device, key))
 }
 
+/// A request signed by an enrolled, unrevoked device of the team in its path, with its body.
+struct Signed {
+    team: String,
+    device: String,
+    key: String,
+    params: HashMap<String, String>,
+    body: Bytes,
+}
+
+impl Signed {
+    fn param(&self, name: &str) -> Reply<&str> {
+        self.params
+            .get(name)
+            .map(String::as_str)
+            .ok_or_else(|| bad("invalid_request", format!("no {name} in the path")))
+    }
+}
+
+impl FromRequest<Shared> for Signed {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, app: &Shared) -> Reply<Signed> {
+        let (mut parts, body) = request.into_parts();
+        let Path(params): Path<HashMap<String, String>> =
+            Path::from_request_parts(&mut parts, app).await.map_err(|e| bad("invalid_request", e.to_string()))?;
+        let team = params.get("team").cloned().ok_or_else(|| bad("invalid_request", "no team in the path"))?;
+        let (method, uri, headers) = (parts.method.clone(), parts.uri.clone(), parts.headers.clone());
+        let body = Bytes::from_request(Request::from_parts(parts, body), app)
+            .await
+            .map_err(|e| fail(StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", e.to_string()))?;
+        let db = app.db.lock().await;
+        let (device, key) = authenticate(&db, &team, &method, &uri, &headers, &body).await?;
+        Ok(Signed { team, device, key, params, body })
+    }
+}
+
 fn check_keys(signing_key: &str, recipient: &str) -> Reply<()> {
     casebook_core::identity::check_public_keys(Some(recipient), Some(signing_key))
         .map_err(|(field, problem)| bad("invalid_request", format!("{field}: {problem}")))
@@ -152,17 +188,10 @@ async fn register(State(app): State<Shared>, Path(team): Path<String>, body: Byt
     Ok(Json(json!({"device": req.device})))
 }
 
-async fn create_invite(
-    State(app): State<Shared>,
-    Path(team): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Reply<Json<serde_json::Value>> {
+async fn create_invite(State(app): State<Shared>, signed: Signed) -> Reply<Json<serde_json::Value>> {
+    let (team, device) = (&signed.team, &signed.device);
     let db = app.db.lock().await;
-    let (device, _) = authenticate(&db, &team, &method, &uri, &headers, &body).await?;
-    let req: InviteUpload = serde_json::from_slice(&body).map_err(|e| bad("invalid_request", e.to_string()))?;
+    let req: InviteUpload = serde_json::from_slice(&signed.body).map_err(|e| bad("invalid_request", e.to_string()))?;
     let wrapped = decode(&req.wrapped, "wrapped")?;
     db.execute(
         "INSERT INTO invites(team, invite, verifier, wrapped, created_by, expires_at) VALUES ($1, $2, $3, $4, $5, now() + interval '7 days')",
@@ -233,29 +262,15 @@ async fn list_devices(db: &Client, team: &str) -> Reply<Vec<TeamDevice>> {
         .collect())
 }
 
-async fn devices(
-    State(app): State<Shared>,
-    Path(team): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Reply<Json<Vec<TeamDevice>>> {
+async fn devices(State(app): State<Shared>, signed: Signed) -> Reply<Json<Vec<TeamDevice>>> {
     let db = app.db.lock().await;
-    authenticate(&db, &team, &method, &uri, &headers, b"").await?;
-    Ok(Json(list_devices(&db, &team).await?))
+    Ok(Json(list_devices(&db, &signed.team).await?))
 }
 
-async fn revoke(
-    State(app): State<Shared>,
-    Path((team, target)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Reply<Json<serde_json::Value>> {
+async fn revoke(State(app): State<Shared>, signed: Signed) -> Reply<Json<serde_json::Value>> {
+    let (team, target) = (&signed.team, signed.param("device")?);
     let mut db = app.db.lock().await;
-    authenticate(&db, &team, &method, &uri, &headers, &body).await?;
-    let req: RevokeRequest = serde_json::from_slice(&body).map_err(|e| bad("invalid_request", e.to_string()))?;
+    let req: RevokeRequest = serde_json::from_slice(&signed.body).map_err(|e| bad("invalid_request", e.to_string()))?;
     let tx = db.transaction().await?;
     let n = tx
         .execute(
@@ -278,15 +293,9 @@ async fn revoke(
     Ok(Json(json!({"revoked": target})))
 }
 
-async fn keys(
-    State(app): State<Shared>,
-    Path(team): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Reply<Json<Vec<WrappedKey>>> {
+async fn keys(State(app): State<Shared>, signed: Signed) -> Reply<Json<Vec<WrappedKey>>> {
+    let (team, device) = (&signed.team, &signed.device);
     let db = app.db.lock().await;
-    let (device, _) = authenticate(&db, &team, &method, &uri, &headers, b"").await?;
     let rows = db
         .query("SELECT epoch, wrapped FROM team_keys WHERE team = $1 AND device = $2 ORDER BY epoch", &[&team, &device])
         .await?;
@@ -301,21 +310,14 @@ async fn keys(
     ))
 }
 
-async fn push(
-    State(app): State<Shared>,
-    Path(team): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Reply<Json<serde_json::Value>> {
+async fn push(State(app): State<Shared>, signed: Signed) -> Reply<Json<serde_json::Value>> {
+    let (team, device, key) = (&signed.team, &signed.device, &signed.key);
     let mut db = app.db.lock().await;
-    let (device, key) = authenticate(&db, &team, &method, &uri, &headers, &body).await?;
-    let batch: SealedBatch = serde_json::from_slice(&body).map_err(|e| bad("invalid_batch", e.to_string()))?;
-    if batch.team != team || batch.device != device {
+    let batch: SealedBatch = serde_json::from_slice(&signed.body).map_err(|e| bad("invalid_batch", e.to_string()))?;
+    if batch.team != *team || batch.device != *device {
         return Err(bad("invalid_batch", "The batch names another team or device than the request."));
     }
-    if !batch.signed_by(&key) {
+    if !batch.signed_by(key) {
         return Err(fail(
             StatusCode::UNAUTHORIZED,
             "bad_signature",
@@ -379,16 +381,9 @@ struct PullQuery {
     limit: Option<i64>,
 }
 
-async fn pull(
-    State(app): State<Shared>,
-    Path(team): Path<String>,
-    Query(query): Query<PullQuery>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Reply<Json<PullResponse>> {
+async fn pull(State(app): State<Shared>, Query(query): Query<PullQuery>, signed: Signed) -> Reply<Json<PullResponse>> {
+    let (team, device) = (&signed.team, &signed.device);
     let db = app.db.lock().await;
-    let (device, _) = authenticate(&db, &team, &method, &uri, &headers, b"").await?;
     let mut after: BTreeMap<String, i64> = BTreeMap::new();
     for part in query.after.split(',').filter(|p| !p.is_empty()) {
         let (d, s) = part.split_once(':').ok_or_else(|| bad("invalid_request", "after is device:seq,…"))?;
@@ -429,17 +424,10 @@ fn check_address(address: &str) -> Reply<()> {
     }
 }
 
-async fn put_chunk(
-    State(app): State<Shared>,
-    Path((team, address)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Reply<Json<serde_json::Value>> {
-    check_address(&address)?;
+async fn put_chunk(State(app): State<Shared>, signed: Signed) -> Reply<Json<serde_json::Value>> {
+    let (team, address, body) = (&signed.team, signed.param("address")?, &signed.body);
+    check_address(address)?;
     let db = app.db.lock().await;
-    authenticate(&db, &team, &method, &uri, &headers, &body).await?;
     db.execute(
         "INSERT INTO chunks(team, address, content, size) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         &[&team, &address, &body.as_ref(), &(body.len() as i32)],
@@ -448,16 +436,10 @@ async fn put_chunk(
     Ok(Json(json!({"address": address})))
 }
 
-async fn get_chunk(
-    State(app): State<Shared>,
-    Path((team, address)): Path<(String, String)>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-) -> Reply<Vec<u8>> {
-    check_address(&address)?;
+async fn get_chunk(State(app): State<Shared>, signed: Signed) -> Reply<Vec<u8>> {
+    let (team, address) = (&signed.team, signed.param("address")?);
+    check_address(address)?;
     let db = app.db.lock().await;
-    authenticate(&db, &team, &method, &uri, &headers, b"").await?;
     let row = db.query_opt("SELECT content FROM chunks WHERE team = $1 AND address = $2", &[&team, &address]).await?;
     row.map(|r| r.get(0)).ok_or_else(|| fail(StatusCode::NOT_FOUND, "chunk_missing", "No such chunk on the server."))
 }
