@@ -904,10 +904,11 @@ impl Vault {
         let uploads = self.prepare_uploads(epoch, &key)?;
         let cipher = XChaCha20Poly1305::new(key.as_slice().into());
         let device = self.device.clone();
-        let w = self.writer()?;
         let mut made = 0;
         let mut blob_changes = uploads;
+        // One transaction per batch: a crash between two leaves whole batches and the rest queued.
         loop {
+            let w = self.writer()?;
             let rows: Vec<(i64, String)> = {
                 let mut stmt = w.tx.prepare_cached("SELECT seq, change FROM sync_outbox ORDER BY seq LIMIT ?1")?;
                 let rows = stmt.query_map([BATCH_CHANGES as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -916,16 +917,21 @@ impl Vault {
             if rows.is_empty() && blob_changes.is_empty() {
                 break;
             }
-            let mut changes: Vec<Change> =
-                rows.iter().map(|(_, c)| serde_json::from_str(c)).collect::<std::result::Result<_, _>>()?;
-            changes.append(&mut blob_changes);
+            // The outbox already holds each change as JSON: the batch is their list, not re-parsed.
+            let mut listed: Vec<String> = rows.iter().map(|(_, c)| c.clone()).collect();
+            for c in blob_changes.drain(..) {
+                listed.push(serde_json::to_string(&c)?);
+            }
             let last: Option<(u64, String)> =
                 w.tx.query_row("SELECT seq, hash FROM sync_sent ORDER BY seq DESC LIMIT 1", [], |r| {
                     Ok((r.get(0)?, r.get(1)?))
                 })
                 .optional()?;
             let (seq, prev) = last.map(|(s, h)| (s + 1, h)).unwrap_or((1, String::new()));
-            let plain = Zeroizing::new(serde_json::to_vec(&BatchBody { deps: deps.clone(), changes })?);
+            let plain = Zeroizing::new(
+                format!("{{\"deps\":{},\"changes\":[{}]}}", serde_json::to_string(&deps)?, listed.join(","))
+                    .into_bytes(),
+            );
             let nonce = random::<24>()?;
             let mut sealed = SealedBatch {
                 team: team.team.clone(),
@@ -950,9 +956,9 @@ impl Vault {
             if let Some((upto, _)) = rows.last() {
                 w.tx.execute("DELETE FROM sync_outbox WHERE seq <= ?1", [upto])?;
             }
+            w.commit()?;
             made += 1;
         }
-        w.commit()?;
         Ok(made)
     }
 
@@ -1004,11 +1010,22 @@ impl Vault {
         Ok(out)
     }
 
-    /// Sealed batches the server has not acknowledged, oldest first.
+    /// Sealed batches the server has not acknowledged, oldest first. Loads them all: for tests
+    /// and small queues; a push goes through `next_unsent`, one at a time.
     pub fn unsent(&self) -> Result<Vec<SealedBatch>> {
         let mut stmt = self.conn.prepare("SELECT sealed FROM sync_sent WHERE acked = 0 ORDER BY seq")?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+    }
+
+    /// The oldest sealed batch the server has not acknowledged, and how many wait in all.
+    pub fn next_unsent(&self) -> Result<Option<(SealedBatch, u64)>> {
+        let waiting: u64 = self.conn.query_row("SELECT count(*) FROM sync_sent WHERE acked = 0", [], |r| r.get(0))?;
+        let next: Option<String> = self
+            .conn
+            .query_row("SELECT sealed FROM sync_sent WHERE acked = 0 ORDER BY seq LIMIT 1", [], |r| r.get(0))
+            .optional()?;
+        next.map(|text| Ok((serde_json::from_str(&text)?, waiting))).transpose()
     }
 
     /// The hash this device sealed as batch `seq`, if any: tells a resend from a fork.

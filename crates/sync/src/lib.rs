@@ -314,9 +314,7 @@ pub fn sync(vault: &mut Vault, progress: &mut dyn FnMut(Progress)) -> Result<Syn
         vault.upload_done(blob.attachment)?;
     }
 
-    let unsent = vault.unsent()?;
-    let total = unsent.len() as u64;
-    for batch in unsent {
+    while let Some((batch, waiting)) = vault.next_unsent()? {
         match connection.call(Some(vault), "POST", "/batches", &serde_json::to_vec(&batch)?) {
             Ok(_) => {}
             // Stored before the connection broke: the same bytes, so it counts as sent.
@@ -325,6 +323,7 @@ pub fn sync(vault: &mut Vault, progress: &mut dyn FnMut(Progress)) -> Result<Syn
         }
         vault.mark_sent(batch.seq)?;
         report.pushed_batches += 1;
+        let total = report.pushed_batches as u64 + waiting - 1;
         progress(Progress { phase: "push", done: report.pushed_batches as u64, total: Some(total) });
     }
 
