@@ -11,6 +11,7 @@ use casebook_core::merge::{BundleImport, BundlePreview, Conflict, DuplicatePropo
 use casebook_core::report::{Report, ReportQuery};
 use casebook_core::search::{SearchPage, SearchQuery};
 use casebook_core::store::{ListOptions, RecordJson};
+use casebook_core::sync::{FieldConflict, SyncStatus};
 use casebook_core::views::{CaseFile, Dashboard, PersonFile};
 use casebook_core::{Error, Filters, KdfParams, Kind, Passphrase, Summary, Unlock, Vault};
 use serde::Serialize;
@@ -567,4 +568,76 @@ pub fn export_report(state: State<'_, AppState>, query: ReportQuery, format: Str
     let mut file = casebook_core::vault::create_private(&path, true)?;
     std::io::Write::write_all(&mut file, &bytes).map_err(|e| IpcError::from(Error::io(&path, e)))?;
     Ok(path.display().to_string())
+}
+
+// ------------------------------------------------------------------------------- team sync
+
+/// Runs `f` on the vault on a blocking thread. For the sync commands: a running sync holds the
+/// vault for its few requests, and waiting for it here keeps the window responsive.
+async fn on_vault_thread<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&mut Vault) -> casebook_core::Result<T> + Send + 'static,
+) -> Reply<T> {
+    let slot = state.vault.clone();
+    tauri::async_runtime::spawn_blocking(move || {
+        let mut guard = slot.lock().map_err(|_| locked())?;
+        let vault = guard.as_mut().ok_or_else(locked)?;
+        Ok(f(vault)?)
+    })
+    .await
+    .map_err(|e| IpcError { code: "internal".into(), message: e.to_string() })?
+}
+
+/// Team, last sync, changes waiting to be sent and open conflicts; no network.
+#[tauri::command]
+pub async fn sync_status(state: State<'_, AppState>) -> Reply<SyncStatus> {
+    on_vault_thread(&state, |v| v.sync_status()).await
+}
+
+/// What one "Sync now" did, and the state after it.
+#[derive(Serialize, ts_rs::TS)]
+#[ts(export)]
+pub struct Synced {
+    /// Batches of this device's changes sent.
+    sent: u32,
+    /// Changes received from the team.
+    received: u32,
+    /// Attachment chunks received.
+    files: u32,
+    status: SyncStatus,
+}
+
+/// Push this vault's changes and pull the team's: a few HTTP requests on a blocking thread, so the
+/// window stays responsive. The vault is held for the whole sync, so the other commands wait for
+/// it (an unreachable server fails after the client's 10 s connect timeout). Errors keep their
+/// stable codes (sync_offline, sync_device_revoked, sync_batch_tampered, ...).
+#[tauri::command]
+pub async fn sync_now(state: State<'_, AppState>) -> Reply<Synced> {
+    on_vault_thread(&state, |v| {
+        let report = casebook_sync::sync(v, &mut |_| {})?;
+        Ok(Synced {
+            sent: report.pushed_batches,
+            received: report.pulled.changes,
+            files: report.downloaded_chunks,
+            status: v.sync_status()?,
+        })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn sync_conflicts(state: State<'_, AppState>) -> Reply<Vec<FieldConflict>> {
+    on_vault_thread(&state, |v| v.sync_conflicts()).await
+}
+
+/// Keeps one version (by its clock) of a contested field; the team gets the decision at the next sync.
+#[tauri::command]
+pub async fn resolve_sync_conflict(
+    state: State<'_, AppState>,
+    record: String,
+    field: String,
+    hlc: String,
+) -> Reply<()> {
+    let record = parse_id(&record)?;
+    on_vault_thread(&state, move |v| v.resolve_sync_conflict(record, &field, &hlc)).await
 }

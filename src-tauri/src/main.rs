@@ -54,6 +54,10 @@ fn main() {
             commands::resolve_conflict,
             commands::report,
             commands::export_report,
+            commands::sync_status,
+            commands::sync_now,
+            commands::sync_conflicts,
+            commands::resolve_sync_conflict,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

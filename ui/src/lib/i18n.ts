@@ -77,3 +77,8 @@ export function termLabel(term: Record<string, unknown> | undefined, lang: Langu
   const labels = (term.labels ?? {}) as Record<string, string>;
   return labels[lang] ?? labels["en"] ?? String(term.code ?? "");
 }
+
+/** Whether the catalogues define `key` (for optional labels, without recording it as missing). */
+export function hasKey(key: string): boolean {
+  return i18next.exists(key);
+}

@@ -43,10 +43,15 @@ import type { Report } from "./bindings/Report";
 import type { ReportQuery } from "./bindings/ReportQuery";
 import type { CategoryRow } from "./bindings/CategoryRow";
 import type { Count } from "./bindings/Count";
+import type { SyncStatus } from "./bindings/SyncStatus";
+import type { Synced } from "./bindings/Synced";
+import type { FieldConflict } from "./bindings/FieldConflict";
+import type { ConflictVersion } from "./bindings/ConflictVersion";
 
 export type { SearchQuery, SearchPage, Hit, CalendarItem, CalendarQuery, Custody, ItemKind };
 export type { Report, ReportQuery, CategoryRow, Count };
 export type { ImportPreview, RecordChange, FieldChange };
+export type { SyncStatus, Synced, FieldConflict, ConflictVersion };
 export type { PublicCard, ExportRequest, ExportPreview, BundlePreview, BundleImport, DuplicateProposal, Conflict, Redaction };
 export type { Kind, RecordJson, Summary, Status, Created, Page, ImportSummary, Filters, Party, CaseFile, PersonFile, Dashboard };
 
@@ -146,6 +151,13 @@ export const shell = {
   report: (query: ReportQuery) => call<Report>("report", { query }),
   /** Writes csv, xlsx or html (unencrypted; the UI warns first) into the documents folder; returns where. */
   exportReport: (query: ReportQuery, format: "csv" | "xlsx" | "html") => call<string>("export_report", { query, format }),
+  /** Team sync: no network, just what the vault knows. */
+  syncStatus: () => call<SyncStatus>("sync_status"),
+  /** Push this vault's changes and pull the team's; fails with sync_offline and friends. */
+  syncNow: () => call<Synced>("sync_now"),
+  syncConflicts: () => call<FieldConflict[]>("sync_conflicts"),
+  resolveSyncConflict: (record: string, field: string, hlc: string) =>
+    call<void>("resolve_sync_conflict", { record, field, hlc }),
   /** A desktop notification; false when the system has none or the user refused them. */
   notify: async (title: string, body: string): Promise<boolean> => {
     try {
