@@ -608,11 +608,18 @@ pub struct Synced {
 }
 
 /// Push this vault's changes and pull the team's: a few HTTP requests on a blocking thread, so the
-/// window stays responsive. The vault is held for the whole sync, so the other commands wait for
-/// it (an unreachable server fails after the client's 10 s connect timeout). Errors keep their
-/// stable codes (sync_offline, sync_device_revoked, sync_batch_tampered, ...).
+/// window stays responsive. The server is first tried without the vault (2 s), so an unreachable
+/// one never keeps the other commands waiting; during the sync itself they wait for it. Errors
+/// keep their stable codes (sync_offline, sync_device_revoked, sync_batch_tampered, ...).
 #[tauri::command]
 pub async fn sync_now(state: State<'_, AppState>) -> Reply<Synced> {
+    if let Some(team) = on_vault_thread(&state, |v| v.team()).await? {
+        tauri::async_runtime::spawn_blocking(move || {
+            casebook_sync::reachable(&team, std::time::Duration::from_secs(2))
+        })
+        .await
+        .map_err(|e| IpcError { code: "internal".into(), message: e.to_string() })??;
+    }
     on_vault_thread(&state, |v| {
         let report = casebook_sync::sync(v, &mut |_| {})?;
         Ok(Synced {

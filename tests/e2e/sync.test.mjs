@@ -83,7 +83,7 @@ function startServer(database, log) {
       if (m) {
         child.stdout.removeAllListeners("data");
         child.stdout.resume();
-        resolve({ url: `http://${m[1]}`, stop: () => child.kill("SIGKILL") });
+        resolve({ url: m[1], stop: () => child.kill("SIGKILL") });
       }
     });
   });

@@ -369,3 +369,36 @@ fn add(total: &mut ApplyReport, more: &ApplyReport) {
     total.duplicates += more.duplicates;
     total.downloads = more.downloads;
 }
+
+/// Whether the team's server answers a TCP connection within `timeout`, tried without the vault:
+/// a front holding the vault for a sync first asks this, so an unreachable server never keeps
+/// the vault (and the window) waiting for the client's longer timeouts.
+pub fn reachable(team: &TeamConfig, timeout: Duration) -> Result<()> {
+    use std::net::{TcpStream, ToSocketAddrs};
+    let offline = |why: String| {
+        Error::sync(
+            "sync_offline",
+            format!("The team server at {} cannot be reached ({why}). Your work is safe in this vault; sync again when there is a connection.", team.server),
+        )
+    };
+    let (default_port, rest) = match team.server.split_once("://") {
+        Some(("https", rest)) => (443, rest),
+        Some((_, rest)) => (80, rest),
+        None => (80, team.server.as_str()),
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let address = if authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+        authority.to_string()
+    } else {
+        format!("{authority}:{default_port}")
+    };
+    let addrs: Vec<_> = address.to_socket_addrs().map_err(|e| offline(e.to_string()))?.collect();
+    let mut last = String::from("no address");
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(_) => return Ok(()),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(offline(last))
+}
