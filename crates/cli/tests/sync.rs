@@ -467,3 +467,98 @@ fn over_tls_with_a_pinned_self_signed_certificate() {
     c.json(&["team", "join", another.to_str().expect("path")]);
     assert_eq!(sync(&c)["pulled"]["waiting"], 0);
 }
+
+/// A request signed by `vault`'s device, as the sync client makes it; returns (status, error code).
+fn raw_post(vault: &mut Vault, server: &Server, team: &str, path: &str, body: &[u8]) -> (u16, String) {
+    let path = format!("/v1/teams/{team}{path}");
+    let time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
+    let signature = vault.sign_request(&casebook_core::sync::request_message("POST", &path, time, body)).expect("sign");
+    let result = ureq::post(&format!("{}{path}", server.url))
+        .set("x-casebook-device", vault.device_id())
+        .set("x-casebook-time", &time.to_string())
+        .set("x-casebook-signature", &signature)
+        .send_bytes(body);
+    match result {
+        Ok(r) => (r.status(), String::new()),
+        Err(ureq::Error::Status(status, r)) => {
+            let v: Value = serde_json::from_str(&r.into_string().unwrap_or_default()).unwrap_or_default();
+            (status, v["error"]["code"].as_str().unwrap_or_default().to_string())
+        }
+        Err(e) => panic!("transport: {e}"),
+    }
+}
+
+#[test]
+fn the_server_refuses_a_stranger_s_signature_and_a_replayed_batch_and_an_existing_vault_joins() {
+    let cluster = Cluster::start();
+    let server = Server::start(&cluster);
+    // An existing vault with its own records joins: they reach the team.
+    let existing = TestVault::new();
+    let old_case = existing.add("case", &["title=Case kept before the team", "case_kind=criminal", "status=trial"]);
+    let mut vaults = team(&server, 2);
+    let invitation = vaults[0].root.path().join("invite-existing.json");
+    vaults[0].json(&["team", "invite", "--out", invitation.to_str().expect("path")]);
+    existing.json(&["team", "join", invitation.to_str().expect("path")]);
+    sync(&existing);
+    sync(&vaults[0]);
+    assert_eq!(vaults[0].json(&["show", &old_case])["title"], "Case kept before the team");
+    vaults.push(existing);
+    let team_id = vaults[0].json(&["sync", "status"])["team"]["team"].as_str().expect("team").to_string();
+
+    let a = &vaults[0];
+    a.add("person", &[r#"names=[{"value":"First batch"}]"#]);
+    sync(a);
+    for v in &vaults[1..] {
+        sync(v);
+    }
+    let exports: Vec<String> = vaults.iter().map(shared).collect();
+    let batches_before = cluster.psql("SELECT count(*) FROM batches");
+
+    let mut vault = open(a);
+    // The batch A already sent, sent again: refused as a replay, not stored twice.
+    let acked = cluster
+        .psql(&format!("SELECT seq FROM batches WHERE device = '{}' ORDER BY seq DESC LIMIT 1", vault.device_id()));
+    let seq: u64 = acked.trim().parse().expect("seq");
+    vault.add(Kind::Person, json!({"names": [{"value": "Second batch"}]})).expect("person");
+    vault.seal().expect("seal");
+    let next = vault.unsent().expect("unsent").remove(0);
+    assert_eq!(next.seq, seq + 1);
+    let mut replay = next.clone();
+    replay.seq = seq;
+    replay.prev = cluster
+        .psql(&format!("SELECT prev FROM batches WHERE device = '{}' AND seq = {seq}", vault.device_id()))
+        .trim()
+        .to_string();
+    let stored_ciphertext = cluster.psql(&format!(
+        "SELECT encode(ciphertext, 'base64') FROM batches WHERE device = '{}' AND seq = {seq}",
+        vault.device_id()
+    ));
+    replay.ciphertext = stored_ciphertext.split_whitespace().collect();
+    let nonce = cluster.psql(&format!(
+        "SELECT encode(nonce, 'base64'), encode(signature, 'base64') FROM batches WHERE device = '{}' AND seq = {seq}",
+        vault.device_id()
+    ));
+    let (n, s) = nonce.trim().split_once('|').expect("row");
+    replay.nonce = n.split_whitespace().collect();
+    replay.signature = s.split_whitespace().collect();
+    let body = serde_json::to_vec(&replay).expect("json");
+    assert_eq!(raw_post(&mut vault, &server, &team_id, "/batches", &body), (409, "batch_replayed".to_string()));
+
+    // The next batch, re-signed with a key the server does not know.
+    let stranger = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+    let mut forged = next.clone();
+    use ed25519_dalek::Signer;
+    forged.signature = data_encoding::BASE64.encode(&stranger.sign(forged.hash().as_bytes()).to_bytes());
+    let body = serde_json::to_vec(&forged).expect("json");
+    assert_eq!(raw_post(&mut vault, &server, &team_id, "/batches", &body), (401, "bad_signature".to_string()));
+    assert_eq!(cluster.psql("SELECT count(*) FROM batches"), batches_before, "nothing was stored");
+    drop(vault);
+    for (v, before) in vaults[1..].iter().zip(&exports[1..]) {
+        sync(v);
+        assert!(&shared(v) == before, "no client's data changed");
+    }
+    // The genuine batch still goes through afterwards.
+    sync(a);
+    sync(&vaults[1]);
+    assert!(shared(&vaults[1]).contains("Second batch"));
+}
