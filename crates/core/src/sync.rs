@@ -583,8 +583,38 @@ fn materialise(w: &mut Writer<'_>, record: Uuid, kind: Kind, heads: &Heads) -> R
             format!("A change from the team to {kind} {record} cannot be read here (field {f}: {p}). Another device may run a newer Casebook; update this one and sync again. Nothing was applied."),
         )
     })?;
+    if let Body::Term(term) = &body {
+        if !term_takes_its_code(w, record, term)? {
+            if alive_here {
+                w.tombstone(record, &body, ACTION)?;
+            }
+            return Ok(None);
+        }
+    }
     let rowid = w.put_row(record, &body, merged.created.as_deref(), merged.updated.as_deref(), ACTION)?;
     Ok(rowid.map(|r| (r, body)))
+}
+
+/// Two devices added a term with the same code without seeing each other's: records use the
+/// code, so one term is enough. The one with the smaller id keeps the code on every device; the
+/// other is set aside here (not deleted for the team).
+fn term_takes_its_code(w: &mut Writer<'_>, record: Uuid, term: &crate::model::Term) -> Result<bool> {
+    let other: Option<(String, String)> =
+        w.tx.query_row(
+            "SELECT uuid, body FROM records WHERE kind = 'term' AND deleted = 0 AND uuid <> ?3
+             AND json_extract(body, '$.vocabulary') = ?1 AND json_extract(body, '$.code') = ?2",
+            params![term.vocabulary, term.code, record.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    let Some((other, text)) = other else { return Ok(true) };
+    if other < record.to_string() {
+        return Ok(false);
+    }
+    let other_id = Uuid::parse_str(&other).map_err(|e| Error::VaultCorrupt(e.to_string()))?;
+    let other_body = crate::store::body_from_db(Kind::Term, &text, &other)?;
+    w.tombstone(other_id, &other_body, ACTION)?;
+    Ok(true)
 }
 
 pub(crate) fn in_team(conn: &Connection) -> Result<bool> {

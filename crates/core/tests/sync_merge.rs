@@ -251,3 +251,32 @@ fn a_batch_with_a_flipped_byte_or_a_stranger_s_signature_changes_nothing() {
     team.vaults[1].apply(&pool, &devices).expect("genuine");
     assert_ne!(team.vaults[1].export_text().expect("export"), before);
 }
+
+#[test]
+fn the_same_new_term_added_on_two_devices_leaves_one_everywhere() {
+    let mut team = Team::new(2);
+    let mut pool = Vec::new();
+    for (i, label) in ["Hunger strike (A)", "Hunger strike (B)"].iter().enumerate() {
+        let term = json!({"vocabulary": "event_type", "code": "dry_hunger_strike", "labels": {"en": label}});
+        team.vaults[i].add(Kind::Term, term).expect("term");
+        seal(&mut team.vaults[i], &mut pool);
+    }
+    let devices = team.devices.clone();
+    for v in team.vaults.iter_mut() {
+        v.apply(&pool, &devices).expect("apply");
+    }
+    let count = |v: &Vault| {
+        v.all_records()
+            .expect("records")
+            .into_iter()
+            .filter(|r| r.kind == Kind::Term && r.body.to_json()["code"] == json!("dry_hunger_strike"))
+            .count()
+    };
+    assert_eq!((count(&team.vaults[0]), count(&team.vaults[1])), (1, 1));
+    assert_eq!(team.vaults[0].export_text().expect("export"), team.vaults[1].export_text().expect("export"));
+    // Events can use the code on both devices.
+    for v in team.vaults.iter_mut() {
+        let event = json!({"title": "Protest in SIZO", "event_type": "dry_hunger_strike", "date": "2026-12-01"});
+        v.add(Kind::Event, event).expect("event with the merged code");
+    }
+}
