@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::model::{Body, Event, Term};
-use crate::store::{body_from_db, kind_from_db, Writer};
+use crate::store::{body_from_db, kind_from_db, Cached, Writer};
 use crate::vault::Vault;
 
 /// What reports count, one compact row per event, kept on every write (like the search index):
@@ -100,7 +100,7 @@ fn victims_of(tx: &rusqlite::Transaction<'_>, e: &Event) -> Result<u32> {
     let mut groups = 0u32;
     let mut total = 0u32;
     for p in &victims {
-        let body: Option<String> = rusqlite::OptionalExtension::optional(tx.query_row(
+        let body: Option<String> = rusqlite::OptionalExtension::optional(tx.row(
             "SELECT body FROM records WHERE uuid = ?1 AND kind = 'group' AND deleted = 0",
             [p.party.to_string()],
             |r| r.get(0),
@@ -139,30 +139,30 @@ fn single_month(from: &str, to: &str) -> Option<String> {
 }
 
 pub(crate) fn write_facts(tx: &rusqlite::Transaction<'_>, rowid: i64, body: Option<&Body>) -> Result<()> {
-    let old: Option<(String, String, String, i64)> = rusqlite::OptionalExtension::optional(tx.query_row(
+    let old: Option<(String, String, String, i64)> = rusqlite::OptionalExtension::optional(tx.row(
         "SELECT date_from, date_to, combo, victims FROM event_facts WHERE event = ?1",
         [rowid],
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     ))?;
     if let Some((from, to, combo, victims)) = old {
         if let Some(month) = single_month(&from, &to) {
-            tx.execute(
+            tx.exec(
                 "UPDATE event_months SET events = events - 1, victims = victims - ?3 WHERE month = ?1 AND combo = ?2",
                 rusqlite::params![month, combo, victims],
             )?;
-            tx.execute("DELETE FROM event_months WHERE month = ?1 AND combo = ?2 AND events <= 0", [&month, &combo])?;
+            tx.exec("DELETE FROM event_months WHERE month = ?1 AND combo = ?2 AND events <= 0", [&month, &combo])?;
         }
-        tx.execute("DELETE FROM event_facts WHERE event = ?1", [rowid])?;
+        tx.exec("DELETE FROM event_facts WHERE event = ?1", [rowid])?;
     }
     let Some(Body::Event(e)) = body else { return Ok(()) };
     let Some((from, to)) = body.and_then(Body::date_span) else { return Ok(()) };
     let (from, to, combo, victims) = (from.to_string(), to.to_string(), combo(e), victims_of(tx, e)?);
-    tx.execute(
+    tx.exec(
         "INSERT INTO event_facts(event, date_from, date_to, combo, victims, notable) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         rusqlite::params![rowid, from, to, combo, victims, e.notable],
     )?;
     if let Some(month) = single_month(&from, &to) {
-        tx.execute(
+        tx.exec(
             "INSERT INTO event_months(month, combo, events, victims) VALUES (?1, ?2, 1, ?3)
              ON CONFLICT(month, combo) DO UPDATE SET events = events + 1, victims = victims + excluded.victims",
             rusqlite::params![month, combo, victims],

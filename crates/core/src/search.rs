@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 use crate::model::{Body, Kind};
 use crate::normalize::{fold, skeleton, within_one_edit, words};
-use crate::store::{body_from_db, kind_from_db, Filters, Writer};
+use crate::store::{body_from_db, kind_from_db, Cached, Filters, Writer};
 use crate::vault::Vault;
 
 /// Candidates taken from FTS5 before ranking: bounds the cost of a very common prefix.
@@ -146,9 +146,9 @@ struct Found {
 impl Writer<'_> {
     /// Rewrite one record's index entry (or remove it, for `None`). Same transaction as the write.
     pub(crate) fn index(&mut self, rowid: i64, body: Option<&Body>) -> Result<()> {
-        self.tx.execute("DELETE FROM search_index WHERE rowid = ?1", [rowid])?;
+        self.tx.exec("DELETE FROM search_index WHERE rowid = ?1", [rowid])?;
         let Some(body) = body else {
-            self.tx.execute("UPDATE records SET names_key = '' WHERE id = ?1", [rowid])?;
+            self.tx.exec("UPDATE records SET names_key = '' WHERE id = ?1", [rowid])?;
             return Ok(());
         };
         let (names, rest) = indexed_text(body);
@@ -163,13 +163,13 @@ impl Writer<'_> {
         let kind = body.kind();
         let open = matches!(body, Body::Case(c) if c.status != "closed");
         let meta = format!("k{}{}", kind.as_str(), if open { " open" } else { "" });
-        self.tx.execute(
+        self.tx.exec(
             "INSERT INTO search_index(rowid, names, skeletons, body, meta) VALUES (?1, ?2, ?3, ?4, ?5)",
             rusqlite::params![rowid, folded.join(" "), skeletons.join(" "), body_words.join(" "), meta],
         )?;
         // Marks the record as indexed (for `check`), with its names' keys for diagnosis.
         let key: Vec<String> = folded.iter().zip(skeletons.iter()).map(|(f, s)| format!("{f} {s}")).collect();
-        self.tx.execute(
+        self.tx.exec(
             "UPDATE records SET names_key = ?2 WHERE id = ?1",
             rusqlite::params![rowid, key.join(&SEP.to_string())],
         )?;

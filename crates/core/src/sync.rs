@@ -31,7 +31,7 @@ use zeroize::Zeroizing;
 use crate::error::{Error, Result};
 use crate::hlc::Hlc;
 use crate::model::{Body, Kind};
-use crate::store::{field_changes, Writer};
+use crate::store::{field_changes, Cached, Writer};
 use crate::vault::Vault;
 
 /// The audit action of changes that came from the team: they are not sent back.
@@ -41,6 +41,9 @@ const LAST_SYNC_META: &str = "sync.last";
 /// Changes per batch: big enough that a push of 100,000 changes is 50 requests, small enough
 /// that one batch decrypts in a few milliseconds.
 const BATCH_CHANGES: usize = 2_000;
+/// Batches sealed in one transaction and pushed in one request (about 5 MB): fewer commits on
+/// both sides, while a cut connection still costs little to resend.
+pub const PUSH_GROUP: usize = 16;
 
 pub(crate) const SCHEMA_V10: &str = "
 -- Local changes not yet sealed into a batch, in the order they were made.
@@ -343,9 +346,8 @@ fn device_of(hlc: &str) -> &str {
 }
 
 fn load_heads(tx: &Connection, record: Uuid) -> Result<Heads> {
-    let text: Option<String> = tx
-        .query_row("SELECT heads FROM sync_heads WHERE record = ?1", [record.to_string()], |r| r.get(0))
-        .optional()?;
+    let text: Option<String> =
+        tx.row("SELECT heads FROM sync_heads WHERE record = ?1", [record.to_string()], |r| r.get(0)).optional()?;
     match text {
         Some(t) => serde_json::from_str(&t).map_err(|e| Error::VaultCorrupt(format!("sync heads of {record}: {e}"))),
         None => Ok(Heads::new()),
@@ -354,7 +356,7 @@ fn load_heads(tx: &Connection, record: Uuid) -> Result<Heads> {
 
 fn save_heads(tx: &Connection, record: Uuid, kind: &str, heads: &Heads) -> Result<()> {
     let contested = !conflicts_of(heads).is_empty();
-    tx.execute(
+    tx.exec(
         "INSERT INTO sync_heads(record, kind, heads, contested) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT(record) DO UPDATE SET kind = excluded.kind, heads = excluded.heads, contested = excluded.contested",
         params![record.to_string(), kind, serde_json::to_string(heads)?, contested],
@@ -434,7 +436,7 @@ pub(crate) fn track_put(
     save_heads(tx, record, kind, &heads)?;
     if kind == Kind::Attachment.as_str() && stamps.created.is_some() {
         // Its content goes to the team's chunk store at the next seal.
-        tx.execute(
+        tx.exec(
             "INSERT OR IGNORE INTO sync_blobs(attachment, direction, manifest) VALUES (?1, 'up', '')",
             [record.to_string()],
         )?;
@@ -554,10 +556,9 @@ fn merged(heads: &Heads, mut body: Map<String, Value>) -> Merged {
 
 /// Writes a record as its heads say. Returns what still needs its reference rows.
 fn materialise(w: &mut Writer<'_>, record: Uuid, kind: Kind, heads: &Heads) -> Result<Option<(i64, Body)>> {
-    let stored: Option<(String, i64)> =
-        w.tx.query_row("SELECT body, deleted FROM records WHERE uuid = ?1", [record.to_string()], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+    let stored: Option<(String, i64)> = w
+        .tx
+        .row("SELECT body, deleted FROM records WHERE uuid = ?1", [record.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let current = match &stored {
         Some((text, 0)) => serde_json::from_str::<Map<String, Value>>(text)
@@ -600,7 +601,7 @@ fn materialise(w: &mut Writer<'_>, record: Uuid, kind: Kind, heads: &Heads) -> R
 /// other is set aside here (not deleted for the team).
 fn term_takes_its_code(w: &mut Writer<'_>, record: Uuid, term: &crate::model::Term) -> Result<bool> {
     let other: Option<(String, String)> =
-        w.tx.query_row(
+        w.tx.row(
             "SELECT uuid, body FROM records WHERE kind = 'term' AND deleted = 0 AND uuid <> ?3
              AND json_extract(body, '$.vocabulary') = ?1 AND json_extract(body, '$.code') = ?2",
             params![term.vocabulary, term.code, record.to_string()],
@@ -682,6 +683,18 @@ pub struct FieldConflict {
     pub label: String,
     pub field: String,
     pub versions: Vec<ConflictVersion>,
+}
+
+/// A link to a record deleted on another device that had not seen the link.
+struct DanglingLink {
+    record: Uuid,
+    kind: Kind,
+    label: String,
+    field: String,
+    value: Value,
+    target: Uuid,
+    link_hlc: String,
+    delete_hlc: String,
 }
 
 /// An attachment's content in the team's chunk store.
@@ -936,9 +949,10 @@ impl Vault {
         let device = self.device.clone();
         let mut made = 0;
         let mut blob_changes = uploads;
-        // One transaction per batch: a crash between two leaves whole batches and the rest queued.
+        // A transaction per group of batches: a crash between two leaves whole batches and the rest
+        // queued, and memory holds one batch at a time.
+        let mut w = self.writer()?;
         loop {
-            let w = self.writer()?;
             let rows: Vec<(i64, String)> = {
                 let mut stmt = w.tx.prepare_cached("SELECT seq, change FROM sync_outbox ORDER BY seq LIMIT ?1")?;
                 let rows = stmt.query_map([BATCH_CHANGES as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -986,9 +1000,13 @@ impl Vault {
             if let Some((upto, _)) = rows.last() {
                 w.tx.execute("DELETE FROM sync_outbox WHERE seq <= ?1", [upto])?;
             }
-            w.commit()?;
             made += 1;
+            if made % PUSH_GROUP as u32 == 0 {
+                w.commit()?;
+                w = self.writer()?;
+            }
         }
+        w.commit()?;
         Ok(made)
     }
 
@@ -1041,24 +1059,24 @@ impl Vault {
     }
 
     /// Sealed batches the server has not acknowledged, oldest first. Loads them all: for tests
-    /// and small queues; a push goes through `next_unsent`, one at a time.
+    /// and small queues; a push goes through `next_unsent`, a group at a time.
     pub fn unsent(&self) -> Result<Vec<SealedBatch>> {
         let mut stmt = self.conn.prepare("SELECT sealed FROM sync_sent WHERE acked = 0 ORDER BY seq")?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
     }
 
-    /// The oldest sealed batch the server has not acknowledged, and how many wait in all.
-    pub fn next_unsent(&self) -> Result<Option<(SealedBatch, u64)>> {
+    /// The oldest sealed batches the server has not acknowledged (at most `PUSH_GROUP`, sent in
+    /// one request), and how many wait in all.
+    pub fn next_unsent(&self) -> Result<(Vec<SealedBatch>, u64)> {
         let waiting: u64 = self.conn.query_row("SELECT count(*) FROM sync_sent WHERE acked = 0", [], |r| r.get(0))?;
-        let next: Option<String> = self
-            .conn
-            .query_row("SELECT sealed FROM sync_sent WHERE acked = 0 ORDER BY seq LIMIT 1", [], |r| r.get(0))
-            .optional()?;
-        next.map(|text| Ok((serde_json::from_str(&text)?, waiting))).transpose()
+        let mut stmt =
+            self.conn.prepare_cached("SELECT sealed FROM sync_sent WHERE acked = 0 ORDER BY seq LIMIT ?1")?;
+        let rows = stmt.query_map([PUSH_GROUP as i64], |r| r.get::<_, String>(0))?;
+        let group = rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect::<Result<_>>()?;
+        Ok((group, waiting))
     }
 
-    /// The hash this device sealed as batch `seq`, if any: tells a resend from a fork.
     pub fn sent_hash(&self, seq: u64) -> Result<Option<String>> {
         Ok(self.conn.query_row("SELECT hash FROM sync_sent WHERE seq = ?1", [seq], |r| r.get(0)).optional()?)
     }
@@ -1336,12 +1354,134 @@ impl Vault {
                 out.push(FieldConflict { record: id, kind, label: label.clone(), field, versions });
             }
         }
+        for link in self.dangling_links()? {
+            let versions = vec![
+                ConflictVersion {
+                    hlc: link.link_hlc.clone(),
+                    device: device_of(&link.link_hlc).into(),
+                    value: link.value,
+                },
+                ConflictVersion {
+                    hlc: link.delete_hlc.clone(),
+                    device: device_of(&link.delete_hlc).into(),
+                    value: serde_json::json!({ "deleted": link.target.to_string() }),
+                },
+            ];
+            out.push(FieldConflict {
+                record: link.record,
+                kind: link.kind,
+                label: link.label,
+                field: link.field,
+                versions,
+            });
+        }
         Ok(out)
+    }
+
+    /// Links made on one device to a record another device deleted without seeing the link: the
+    /// link is kept and listed, to keep (which restores the record) or to remove. Found from the
+    /// reference rows, which merged records keep even to a deleted record, so every device that
+    /// applied the same batches lists the same ones.
+    fn dangling_links(&self) -> Result<Vec<DanglingLink>> {
+        let rows: Vec<(String, String, String, String, String, String)> = {
+            let mut stmt = self.conn.prepare_cached(
+                "SELECT f.uuid, f.kind, f.label, f.body, rr.field, t.uuid FROM record_refs rr
+                 JOIN records f ON f.id = rr.from_id AND f.deleted = 0
+                 JOIN records t ON t.id = rr.to_id AND t.deleted = 1
+                 ORDER BY f.uuid, rr.field, t.uuid",
+            )?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut out = Vec::new();
+        for (record, kind, label, body, field, target) in rows {
+            let parse = |text: &str| Uuid::parse_str(text).map_err(|e| Error::VaultCorrupt(e.to_string()));
+            let (record, target) = (parse(&record)?, parse(&target)?);
+            let body: Map<String, Value> =
+                serde_json::from_str(&body).map_err(|e| Error::VaultCorrupt(format!("record {record}: {e}")))?;
+            // A reference inside a list of objects ("complaints.by") is a change of the list.
+            let field = field.split('.').next().unwrap_or_default().to_string();
+            let last = |heads: &Heads, f: &str| heads.get(f).and_then(|hs| hs.last()).map(|h| h.h.clone());
+            let (Some(link_hlc), Some(delete_hlc)) =
+                (last(&load_heads(&self.conn, record)?, &field), last(&load_heads(&self.conn, target)?, DELETED))
+            else {
+                // Not a team change on both sides (a vault's own data): nothing to settle here.
+                continue;
+            };
+            out.push(DanglingLink {
+                record,
+                kind: crate::store::kind_from_db(&kind)?,
+                label,
+                value: body.get(&field).cloned().unwrap_or_default(),
+                field,
+                target,
+                link_hlc,
+                delete_hlc,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Settles a dangling link: keeping it restores the deleted record for the whole team,
+    /// removing it takes the record out of the field.
+    fn settle_link(&mut self, link: &DanglingLink, keep: bool) -> Result<()> {
+        let mut w = self.writer()?;
+        let hlc = w.hlc();
+        let (record, kind) = if keep {
+            let kind: String =
+                w.tx.row("SELECT kind FROM records WHERE uuid = ?1", [link.target.to_string()], |r| r.get(0))?;
+            (link.target, crate::store::kind_from_db(&kind)?)
+        } else {
+            (link.record, link.kind)
+        };
+        let mut heads = load_heads(&w.tx, record)?;
+        let at = Edit { record, kind: kind.as_str(), hlc: &hlc };
+        let mut out = Vec::new();
+        if keep {
+            push_local(&mut heads, &mut out, &at, DELETED, false.into(), Value::Null);
+        } else {
+            let target = Value::String(link.target.to_string());
+            // A list of links loses the link; an item that only mentions the record (a complaint
+            // by someone) stays, without the mention.
+            let without = match &link.value {
+                Value::Array(items) => Value::Array(
+                    items
+                        .iter()
+                        .filter(|i| **i != target)
+                        .filter(|i| i.get("party") != Some(&target))
+                        .map(|i| match i {
+                            Value::Object(o) => Value::Object(
+                                o.iter().filter(|(_, v)| **v != target).map(|(k, v)| (k.clone(), v.clone())).collect(),
+                            ),
+                            other => other.clone(),
+                        })
+                        .collect(),
+                ),
+                _ => Value::Null,
+            };
+            push_local(&mut heads, &mut out, &at, &link.field, without, link.value.clone());
+        }
+        push_local(&mut heads, &mut out, &at, "_updated", crate::store::now_timestamp().into(), Value::Null);
+        save_heads(&w.tx, record, kind.as_str(), &heads)?;
+        queue(&w.tx, &out)?;
+        w.lenient = true;
+        if let Some((rowid, body)) = materialise(&mut w, record, kind, &heads)? {
+            w.put_relations(rowid, record, &body)?;
+        }
+        w.commit()
     }
 
     /// Settles a conflict by choosing one version (by its clock). The choice is a new change that
     /// has seen every version, so the whole team converges on it.
     pub fn resolve_sync_conflict(&mut self, record: Uuid, field: &str, choose: &str) -> Result<()> {
+        let links = self.dangling_links()?;
+        if let Some(link) = links
+            .iter()
+            .find(|l| l.record == record && l.field == field && (l.link_hlc == choose || l.delete_hlc == choose))
+        {
+            return self.settle_link(link, link.link_hlc == choose);
+        }
         let conflict = self
             .sync_conflicts()?
             .into_iter()
@@ -1409,13 +1549,13 @@ fn apply_changes(w: &mut Writer<'_>, changes: &[Change], report: &mut ApplyRepor
                 w.observe(h);
             }
             if c.f == "_blob" {
-                let has_content: bool = w.tx.query_row(
+                let has_content: bool = w.tx.row(
                     "SELECT EXISTS(SELECT 1 FROM attachment_chunks WHERE attachment = ?1)",
                     [record.to_string()],
                     |r| r.get(0),
                 )?;
                 if !has_content {
-                    w.tx.execute(
+                    w.tx.exec(
                         "INSERT INTO sync_blobs(attachment, direction, manifest) VALUES (?1, 'down', ?2) ON CONFLICT(attachment) DO UPDATE SET manifest = excluded.manifest",
                         params![record.to_string(), serde_json::to_string(&c.v)?],
                     )?;

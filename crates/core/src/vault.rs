@@ -14,6 +14,9 @@ use crate::keyslots::{sync_dir, KdfParams, KeySlots, Secret};
 use crate::schema;
 use crate::secret::{Passphrase, RecoveryKey, VaultKey};
 
+/// Statements kept prepared (store::Cached): the write path uses a few dozen.
+const STATEMENT_CACHE: usize = 64;
+
 pub const DB_FILE: &str = "vault.db";
 const BACKUP_MAGIC: &[u8] = b"CASEBOOK-BACKUP-1\n";
 
@@ -126,6 +129,7 @@ impl Vault {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         key_connection(&conn, &key)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.execute_batch(CONNECTION_PRAGMAS)?;
         let device = Uuid::now_v7().simple().to_string()[..12].to_string();
@@ -160,6 +164,7 @@ impl Vault {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         key_connection(&conn, &key)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         verify_readable(&conn)?;
         let version: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         if version > schema::LATEST {

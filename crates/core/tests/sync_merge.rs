@@ -280,3 +280,65 @@ fn the_same_new_term_added_on_two_devices_leaves_one_everywhere() {
         v.add(Kind::Event, event).expect("event with the merged code");
     }
 }
+
+/// Device 0 links a person to a case while device 1, not having seen the link, deletes the person.
+fn link_against_delete(team: &mut Team, pool: &mut Vec<SealedBatch>, name: &str) -> (Uuid, Uuid) {
+    let devices = team.devices.clone();
+    let person = team.vaults[0].add(Kind::Person, json!({"names": [{"value": name}]})).expect("person").id;
+    let case = team.vaults[0]
+        .add(Kind::Case, json!({"title": format!("Case of {name}"), "case_kind": "criminal", "status": "open"}))
+        .expect("case")
+        .id;
+    seal(&mut team.vaults[0], pool);
+    team.vaults[1].apply(pool, &devices).expect("apply");
+    team.vaults[0].link(person, case, Some("defendant")).expect("link");
+    team.vaults[1].delete(person).expect("delete");
+    for who in 0..2 {
+        seal(&mut team.vaults[who], pool);
+    }
+    // Device 1 applies in the other order from device 0: link before delete, delete before link.
+    for v in team.vaults.iter_mut() {
+        v.apply(pool, &devices).expect("apply");
+    }
+    (person, case)
+}
+
+#[test]
+fn a_link_to_a_record_deleted_meanwhile_is_listed_and_settled_either_way() {
+    let mut team = Team::new(2);
+    let mut pool = Vec::new();
+    let devices = team.devices.clone();
+    let (kept, kept_case) = link_against_delete(&mut team, &mut pool, "Zhylanbaev");
+    let (removed, removed_case) = link_against_delete(&mut team, &mut pool, "Ermekov");
+    for v in &team.vaults {
+        let listed: Vec<_> = v.sync_conflicts().expect("conflicts").into_iter().map(|c| (c.record, c.field)).collect();
+        assert_eq!(listed.len(), 2, "{listed:?}");
+        assert!(
+            listed.contains(&(kept_case, "participants".into()))
+                && listed.contains(&(removed_case, "participants".into()))
+        );
+        assert!(v.get(kept).is_err(), "the delete applies until someone decides");
+    }
+    assert_eq!(conflicts(&team.vaults[0]), conflicts(&team.vaults[1]));
+    assert_eq!(team.vaults[0].export_text().expect("export"), team.vaults[1].export_text().expect("export"));
+
+    // Device 1 keeps one link (the person comes back) and removes the other.
+    let conflicts_now = team.vaults[1].sync_conflicts().expect("conflicts");
+    for (case, keep) in [(kept_case, true), (removed_case, false)] {
+        let c = conflicts_now.iter().find(|c| c.record == case).expect("conflict");
+        let choice = c.versions.iter().find(|v| v.value.get("deleted").is_none() == keep).expect("version");
+        team.vaults[1].resolve_sync_conflict(case, "participants", &choice.hlc).expect("settle");
+    }
+    seal(&mut team.vaults[1], &mut pool);
+    team.vaults[0].apply(&pool, &devices).expect("apply");
+    for v in &team.vaults {
+        assert!(v.sync_conflicts().expect("conflicts").is_empty());
+        assert_eq!(v.get(kept).expect("restored").label(), "Zhylanbaev");
+        assert!(v.get(removed).is_err());
+        let people = |case| v.get(case).expect("case").body.to_json()["participants"].to_string();
+        assert!(people(kept_case).contains(&kept.to_string()));
+        assert!(!people(removed_case).contains(&removed.to_string()));
+        assert!(v.check().expect("check").ok);
+    }
+    assert_eq!(team.vaults[0].export_text().expect("export"), team.vaults[1].export_text().expect("export"));
+}

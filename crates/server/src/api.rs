@@ -310,25 +310,22 @@ async fn keys(State(app): State<Shared>, signed: Signed) -> Reply<Json<Vec<Wrapp
     ))
 }
 
+/// One batch, or several of one device in order: a push of many is one transaction, all stored
+/// or none.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Pushed {
+    Many(Vec<SealedBatch>),
+    One(SealedBatch),
+}
+
 async fn push(State(app): State<Shared>, signed: Signed) -> Reply<Json<serde_json::Value>> {
     let (team, device, key) = (&signed.team, &signed.device, &signed.key);
     let mut db = app.db.lock().await;
-    let batch: SealedBatch = serde_json::from_slice(&signed.body).map_err(|e| bad("invalid_batch", e.to_string()))?;
-    if batch.team != *team || batch.device != *device {
-        return Err(bad("invalid_batch", "The batch names another team or device than the request."));
-    }
-    if !batch.signed_by(key) {
-        return Err(fail(
-            StatusCode::UNAUTHORIZED,
-            "bad_signature",
-            "The batch is not signed by the device that sends it.",
-        ));
-    }
-    let nonce = decode(&batch.nonce, "nonce")?;
-    let ciphertext = decode(&batch.ciphertext, "ciphertext")?;
-    let signature = decode(&batch.signature, "signature")?;
-    let hash = batch.hash();
-    let seq = batch.seq as i64;
+    let batches = match serde_json::from_slice(&signed.body).map_err(|e| bad("invalid_batch", e.to_string()))? {
+        Pushed::Many(batches) => batches,
+        Pushed::One(batch) => vec![batch],
+    };
     let tx = db.transaction().await?;
     let last = tx
         .query_opt(
@@ -336,42 +333,77 @@ async fn push(State(app): State<Shared>, signed: Signed) -> Reply<Json<serde_jso
             &[&team, &device],
         )
         .await?;
-    let (last_seq, last_hash): (i64, String) = last.map(|r| (r.get(0), r.get(1))).unwrap_or((0, String::new()));
-    if seq <= last_seq {
-        let stored: String = tx
-            .query_one("SELECT hash FROM batches WHERE team = $1 AND device = $2 AND seq = $3", &[&team, &device, &seq])
-            .await?
-            .get(0);
-        if stored == hash {
+    let (mut last_seq, mut last_hash): (i64, String) = last.map(|r| (r.get(0), r.get(1))).unwrap_or((0, String::new()));
+    let insert = tx
+        .prepare("INSERT INTO batches(team, device, seq, prev, hash, epoch, nonce, ciphertext, signature, size) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+        .await?;
+    for batch in &batches {
+        if batch.team != *team || batch.device != *device {
+            return Err(bad("invalid_batch", "The batch names another team or device than the request."));
+        }
+        if !batch.signed_by(key) {
             return Err(fail(
-                StatusCode::CONFLICT,
-                "batch_replayed",
-                format!("Batch {seq} is already stored; it was not stored again."),
+                StatusCode::UNAUTHORIZED,
+                "bad_signature",
+                "The batch is not signed by the device that sends it.",
             ));
         }
-        return Err(fail(
-            StatusCode::CONFLICT,
-            "batch_fork",
-            format!("Another batch {seq} of this device is already stored."),
-        ));
+        let nonce = decode(&batch.nonce, "nonce")?;
+        let ciphertext = decode(&batch.ciphertext, "ciphertext")?;
+        let signature = decode(&batch.signature, "signature")?;
+        let hash = batch.hash();
+        let seq = batch.seq as i64;
+        if seq <= last_seq {
+            let stored: String = tx
+                .query_one(
+                    "SELECT hash FROM batches WHERE team = $1 AND device = $2 AND seq = $3",
+                    &[&team, &device, &seq],
+                )
+                .await?
+                .get(0);
+            if stored == hash {
+                return Err(fail(
+                    StatusCode::CONFLICT,
+                    "batch_replayed",
+                    format!("Batch {seq} is already stored; it was not stored again."),
+                ));
+            }
+            return Err(fail(
+                StatusCode::CONFLICT,
+                "batch_fork",
+                format!("Another batch {seq} of this device is already stored."),
+            ));
+        }
+        if seq != last_seq + 1 {
+            return Err(fail(
+                StatusCode::CONFLICT,
+                "batch_gap",
+                format!("The server expects batch {} of this device, not {seq}.", last_seq + 1),
+            ));
+        }
+        if batch.prev != last_hash {
+            return Err(fail(StatusCode::CONFLICT, "batch_fork", "The batch does not continue this device's chain."));
+        }
+        tx.execute(
+            &insert,
+            &[
+                &team,
+                &device,
+                &seq,
+                &batch.prev,
+                &hash,
+                &(batch.epoch as i32),
+                &nonce,
+                &ciphertext,
+                &signature,
+                &(ciphertext.len() as i32),
+            ],
+        )
+        .await?;
+        (last_seq, last_hash) = (seq, hash);
     }
-    if seq != last_seq + 1 {
-        return Err(fail(
-            StatusCode::CONFLICT,
-            "batch_gap",
-            format!("The server expects batch {} of this device, not {seq}.", last_seq + 1),
-        ));
-    }
-    if batch.prev != last_hash {
-        return Err(fail(StatusCode::CONFLICT, "batch_fork", "The batch does not continue this device's chain."));
-    }
-    tx.execute(
-        "INSERT INTO batches(team, device, seq, prev, hash, epoch, nonce, ciphertext, signature, size) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        &[&team, &device, &seq, &batch.prev, &hash, &(batch.epoch as i32), &nonce, &ciphertext, &signature, &(ciphertext.len() as i32)],
-    )
-    .await?;
     tx.commit().await?;
-    Ok(Json(json!({"seq": seq})))
+    Ok(Json(json!({"seq": last_seq})))
 }
 
 #[derive(Deserialize)]

@@ -314,16 +314,29 @@ pub fn sync(vault: &mut Vault, progress: &mut dyn FnMut(Progress)) -> Result<Syn
         vault.upload_done(blob.attachment)?;
     }
 
-    while let Some((batch, waiting)) = vault.next_unsent()? {
-        match connection.call(Some(vault), "POST", "/batches", &serde_json::to_vec(&batch)?) {
+    loop {
+        let (group, waiting) = vault.next_unsent()?;
+        let Some(last) = group.last().map(|b| b.seq) else { break };
+        match connection.call(Some(vault), "POST", "/batches", &serde_json::to_vec(&group)?) {
             Ok(_) => {}
-            // Stored before the connection broke: the same bytes, so it counts as sent.
-            Err(e) if e.code() == "sync_batch_replayed" && vault.sent_hash(batch.seq)? == Some(batch.hash()) => {}
+            // Some were stored before the connection broke: send them one by one, and count those
+            // the server already holds (the very same bytes) as sent.
+            Err(e) if e.code() == "sync_batch_replayed" => {
+                for batch in &group {
+                    match connection.call(Some(vault), "POST", "/batches", &serde_json::to_vec(batch)?) {
+                        Ok(_) => {}
+                        Err(e)
+                            if e.code() == "sync_batch_replayed"
+                                && vault.sent_hash(batch.seq)? == Some(batch.hash()) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
             Err(e) => return Err(e),
         }
-        vault.mark_sent(batch.seq)?;
-        report.pushed_batches += 1;
-        let total = report.pushed_batches as u64 + waiting - 1;
+        vault.mark_sent(last)?;
+        report.pushed_batches += group.len() as u32;
+        let total = report.pushed_batches as u64 + waiting - group.len() as u64;
         progress(Progress { phase: "push", done: report.pushed_batches as u64, total: Some(total) });
     }
 
