@@ -5,18 +5,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync, rmSync, copyFileSync } from "node:fs";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { writeFileSync, rmSync, copyFileSync } from "node:fs";
+import { join } from "node:path";
 import { Driver } from "./webdriver.mjs";
-import { isolatedHome, filesUnder } from "./helpers.mjs";
+import { root, application, cliBinary, shots, isolatedHome, filesUnder } from "./helpers.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, "..", "..");
-const application = process.env.CASEBOOK_DESKTOP_BIN ?? join(root, "target", "release", "casebook-desktop");
-const cliBinary = join(root, "target", "release", "casebook");
-const shots = join(here, "screenshots");
-mkdirSync(shots, { recursive: true });
 const FIXTURE = join(root, "crates", "cli", "tests", "fixtures", "every-kind.json");
 const PHOTO = join(root, "crates", "cli", "tests", "fixtures", "court-notice.jpg");
 const TRIAL = "fa334bc2-10f6-5243-8e18-22d2071448ca";

@@ -5,17 +5,11 @@
 // Every step saves a screenshot to tests/e2e/screenshots/; a missing expected text fails the step.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync, rmSync } from "node:fs";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync, writeFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { Driver } from "./webdriver.mjs";
-import { isolatedHome, filesUnder } from "./helpers.mjs";
+import { root, application, shots, isolatedHome, filesUnder } from "./helpers.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, "..", "..");
-const application = process.env.CASEBOOK_DESKTOP_BIN ?? join(root, "target", "release", "casebook-desktop");
-const shots = join(here, "screenshots");
-mkdirSync(shots, { recursive: true });
 
 const catalogue = (lang) => JSON.parse(readFileSync(join(root, "ui", "src", "locales", `${lang}.json`), "utf8"));
 const PASSPHRASE = "monitor in a courthouse corridor";

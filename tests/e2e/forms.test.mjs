@@ -5,18 +5,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync, copyFileSync } from "node:fs";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { writeFileSync, copyFileSync } from "node:fs";
+import { join } from "node:path";
 import { Driver } from "./webdriver.mjs";
-import { isolatedHome } from "./helpers.mjs";
+import { root, application, cliBinary, shots, isolatedHome } from "./helpers.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, "..", "..");
-const application = process.env.CASEBOOK_DESKTOP_BIN ?? join(root, "target", "release", "casebook-desktop");
-const cliBinary = join(root, "target", "release", "casebook");
-const shots = join(here, "screenshots");
-mkdirSync(shots, { recursive: true });
 const PASSPHRASE = "structure, not free text";
 const SEED = join(root, "crates", "cli", "tests", "fixtures", "seed-situations.json");
 const RFE = "5eed0000-0000-4000-8000-000000000003";

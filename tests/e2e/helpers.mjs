@@ -1,8 +1,17 @@
-// What every desktop test needs: a private home for the app (data, cache, config, temp, vault),
-// and a way to scan every file the app wrote there for plaintext.
+// What every desktop test needs: where the built binaries and screenshots are, a private home
+// for the app (data, cache, config, temp, vault), and a way to scan every file the app wrote
+// there for plaintext.
 import { mkdtempSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const root = join(here, "..", "..");
+export const application = process.env.CASEBOOK_DESKTOP_BIN ?? join(root, "target", "release", "casebook-desktop");
+export const cliBinary = join(root, "target", "release", "casebook");
+export const shots = join(here, "screenshots");
+mkdirSync(shots, { recursive: true });
 
 export function isolatedHome(prefix) {
   const home = mkdtempSync(join(tmpdir(), prefix));

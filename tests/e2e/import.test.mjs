@@ -7,19 +7,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync, rmSync, copyFileSync } from "node:fs";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync, writeFileSync, rmSync, copyFileSync } from "node:fs";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Driver } from "./webdriver.mjs";
-import { isolatedHome } from "./helpers.mjs";
+import { root, application, cliBinary, shots, isolatedHome } from "./helpers.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, "..", "..");
-const application = process.env.CASEBOOK_DESKTOP_BIN ?? join(root, "target", "release", "casebook-desktop");
-const cliBinary = join(root, "target", "release", "casebook");
-const shots = join(here, "screenshots");
-mkdirSync(shots, { recursive: true });
 const PASSPHRASE = "what the file would change";
 const EXAMPLE = join(root, "examples", "adilsoz-2024-07.json");
 // "Vera.kz hit by a series of DDoS attacks and account takeovers", dated 2024-07-11/2024-07-20.

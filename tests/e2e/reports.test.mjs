@@ -3,18 +3,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync, rmSync, copyFileSync } from "node:fs";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { writeFileSync, rmSync, copyFileSync } from "node:fs";
+import { join } from "node:path";
 import { Driver } from "./webdriver.mjs";
-import { isolatedHome } from "./helpers.mjs";
+import { root, application, cliBinary, shots, isolatedHome } from "./helpers.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, "..", "..");
-const application = process.env.CASEBOOK_DESKTOP_BIN ?? join(root, "target", "release", "casebook-desktop");
-const cliBinary = join(root, "target", "release", "casebook");
-const shots = join(here, "screenshots");
-mkdirSync(shots, { recursive: true });
 const PASSPHRASE = "monthly figures for the board";
 
 test("the July 2024 report, its figures and its chart", { timeout: 180_000 }, async () => {

@@ -7,22 +7,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Driver } from "./webdriver.mjs";
-import { isolatedHome } from "./helpers.mjs";
+import { root, application, cliBinary, shots, isolatedHome } from "./helpers.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, "..", "..");
-const application = process.env.CASEBOOK_DESKTOP_BIN ?? join(root, "target", "release", "casebook-desktop");
-const cliBinary = join(root, "target", "release", "casebook");
 const serverBinary = join(root, "target", "release", "casebook-server");
-const shots = join(here, "screenshots");
-mkdirSync(shots, { recursive: true });
 const PASSPHRASE = "two devices, one archive";
 
 // ------------------------------------------------------------------ PostgreSQL and the server
