@@ -597,3 +597,41 @@ fn the_server_refuses_a_stranger_s_signature_and_a_replayed_batch_and_an_existin
     sync(&vaults[1]);
     assert!(shared(&vaults[1]).contains("Second batch"));
 }
+
+#[test]
+fn an_attachment_deleted_here_while_edited_elsewhere_comes_back_with_its_content() {
+    let cluster = Cluster::start();
+    let server = Server::start(&cluster);
+    let vaults = team(&server, 2);
+    let (a, b) = (&vaults[0], &vaults[1]);
+    let person = a.add("person", &[r#"names=[{"value":"Zhylanbaev"}]"#]);
+    let photo = a.root.path().join("notice.txt");
+    std::fs::write(&photo, format!("notice of the hearing {}", "y".repeat(200_000))).expect("file");
+    a.cmd().args(["attach", &person, photo.to_str().expect("path")]).assert().success();
+    sync(a);
+    sync(b);
+    let attachment = b.json(&["attachment", "list"])["items"][0]["id"].as_str().expect("attachment").to_string();
+
+    // B deletes the file (its content goes from B's vault) while A, not knowing, describes it.
+    b.cmd().args(["attachment", "delete", &attachment]).assert().success();
+    a.cmd().args(["attachment", "edit", &attachment, "--set", "notes=door of courtroom 4"]).assert().success();
+    sync(b);
+    sync(a);
+    let report = sync(b);
+
+    // The delete missed A's edit: the attachment stays, listed, and B fetched its content again.
+    assert!(report["downloaded_chunks"].as_u64().unwrap_or_default() > 0, "{report}");
+    let listed = b.json(&["sync", "conflicts"]);
+    assert!(
+        listed.as_array().expect("list").iter().any(|c| c["record"] == attachment.as_str() && c["field"] == "_deleted"),
+        "{listed}"
+    );
+    let saved = b.root.path().join("saved.txt");
+    b.cmd().args(["save-copy", &attachment, "--out", saved.to_str().expect("path")]).assert().success();
+    assert_eq!(
+        std::fs::read(&saved).expect("saved"),
+        std::fs::read(&photo).expect("photo"),
+        "the content is whole again"
+    );
+    assert_eq!(shared(a), shared(b));
+}

@@ -593,7 +593,27 @@ fn materialise(w: &mut Writer<'_>, record: Uuid, kind: Kind, heads: &Heads) -> R
         }
     }
     let rowid = w.put_row(record, &body, merged.created.as_deref(), merged.updated.as_deref(), ACTION)?;
+    if kind == Kind::Attachment {
+        want_content(w, record, heads)?;
+    }
     Ok(rowid.map(|r| (r, body)))
+}
+
+/// An attachment alive here without its content — new from the team, or brought back by a
+/// conflict after its content was deleted here — is fetched from the chunk store.
+fn want_content(w: &Writer<'_>, record: Uuid, heads: &Heads) -> Result<()> {
+    let Some(manifest) = heads.get("_blob").map(|hs| value_of(hs)).filter(|v| !v.is_null()) else { return Ok(()) };
+    let has_content: bool =
+        w.tx.row("SELECT EXISTS(SELECT 1 FROM attachment_chunks WHERE attachment = ?1)", [record.to_string()], |r| {
+            r.get(0)
+        })?;
+    if !has_content {
+        w.tx.exec(
+            "INSERT INTO sync_blobs(attachment, direction, manifest) VALUES (?1, 'down', ?2) ON CONFLICT(attachment) DO UPDATE SET manifest = excluded.manifest",
+            params![record.to_string(), serde_json::to_string(&manifest)?],
+        )?;
+    }
+    Ok(())
 }
 
 /// Two devices added a term with the same code without seeing each other's: records use the
@@ -1547,19 +1567,6 @@ fn apply_changes(w: &mut Writer<'_>, changes: &[Change], report: &mut ApplyRepor
             apply_change(&mut heads, c);
             if let Some(h) = Hlc::parse(&c.h) {
                 w.observe(h);
-            }
-            if c.f == "_blob" {
-                let has_content: bool = w.tx.row(
-                    "SELECT EXISTS(SELECT 1 FROM attachment_chunks WHERE attachment = ?1)",
-                    [record.to_string()],
-                    |r| r.get(0),
-                )?;
-                if !has_content {
-                    w.tx.exec(
-                        "INSERT INTO sync_blobs(attachment, direction, manifest) VALUES (?1, 'down', ?2) ON CONFLICT(attachment) DO UPDATE SET manifest = excluded.manifest",
-                        params![record.to_string(), serde_json::to_string(&c.v)?],
-                    )?;
-                }
             }
         }
         save_heads(&w.tx, record, kind.as_str(), &heads)?;
