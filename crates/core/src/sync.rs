@@ -1482,14 +1482,7 @@ impl Vault {
             };
             push_local(&mut heads, &mut out, &at, &link.field, without, link.value.clone());
         }
-        push_local(&mut heads, &mut out, &at, "_updated", crate::store::now_timestamp().into(), Value::Null);
-        save_heads(&w.tx, record, kind.as_str(), &heads)?;
-        queue(&w.tx, &out)?;
-        w.lenient = true;
-        if let Some((rowid, body)) = materialise(&mut w, record, kind, &heads)? {
-            w.put_relations(rowid, record, &body)?;
-        }
-        w.commit()
+        settled(w, &at, kind, heads, out)
     }
 
     /// Settles a conflict by choosing one version (by its clock). The choice is a new change that
@@ -1525,15 +1518,21 @@ impl Vault {
             let before = value_of(heads.get(field).map(Vec::as_slice).unwrap_or_default());
             push_local(&mut heads, &mut out, &at, field, chosen.value.clone(), before);
         }
-        push_local(&mut heads, &mut out, &at, "_updated", crate::store::now_timestamp().into(), Value::Null);
-        save_heads(&w.tx, record, kind, &heads)?;
-        queue(&w.tx, &out)?;
-        w.lenient = true;
-        if let Some((rowid, body)) = materialise(&mut w, record, conflict.kind, &heads)? {
-            w.put_relations(rowid, record, &body)?;
-        }
-        w.commit()
+        settled(w, &at, conflict.kind, heads, out)
     }
+}
+
+/// A person's decision on a conflict, made into a local change: sent to the team at the next
+/// sync, and written here as the merged heads now say.
+fn settled(mut w: Writer<'_>, at: &Edit<'_>, kind: Kind, mut heads: Heads, mut out: Vec<Change>) -> Result<()> {
+    push_local(&mut heads, &mut out, at, "_updated", crate::store::now_timestamp().into(), Value::Null);
+    save_heads(&w.tx, at.record, kind.as_str(), &heads)?;
+    queue(&w.tx, &out)?;
+    w.lenient = true;
+    if let Some((rowid, body)) = materialise(&mut w, at.record, kind, &heads)? {
+        w.put_relations(rowid, at.record, &body)?;
+    }
+    w.commit()
 }
 
 fn version(head: &Head, value: Value) -> ConflictVersion {
