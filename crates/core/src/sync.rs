@@ -711,6 +711,8 @@ struct DanglingLink {
     kind: Kind,
     label: String,
     field: String,
+    /// The reference's own field: `field`, or a key inside its items ("complaints.by").
+    path: String,
     value: Value,
     target: Uuid,
     link_hlc: String,
@@ -1421,6 +1423,7 @@ impl Vault {
             let body: Map<String, Value> =
                 serde_json::from_str(&body).map_err(|e| Error::VaultCorrupt(format!("record {record}: {e}")))?;
             // A reference inside a list of objects ("complaints.by") is a change of the list.
+            let path = field.clone();
             let field = field.split('.').next().unwrap_or_default().to_string();
             let last = |heads: &Heads, f: &str| heads.get(f).and_then(|hs| hs.last()).map(|h| h.h.clone());
             let (Some(link_hlc), Some(delete_hlc)) =
@@ -1435,6 +1438,7 @@ impl Vault {
                 label,
                 value: body.get(&field).cloned().unwrap_or_default(),
                 field,
+                path,
                 target,
                 link_hlc,
                 delete_hlc,
@@ -1462,19 +1466,22 @@ impl Vault {
             push_local(&mut heads, &mut out, &at, DELETED, false.into(), Value::Null);
         } else {
             let target = Value::String(link.target.to_string());
-            // A list of links loses the link; an item that only mentions the record (a complaint
-            // by someone) stays, without the mention.
+            // A list of links loses the link ("participants"); a reference inside an item
+            // ("complaints.by") leaves the item, without the reference.
+            let inner = link.path.split_once('.').map(|(_, key)| key);
             let without = match &link.value {
                 Value::Array(items) => Value::Array(
                     items
                         .iter()
-                        .filter(|i| **i != target)
-                        .filter(|i| i.get("party") != Some(&target))
-                        .map(|i| match i {
-                            Value::Object(o) => Value::Object(
-                                o.iter().filter(|(_, v)| **v != target).map(|(k, v)| (k.clone(), v.clone())).collect(),
-                            ),
-                            other => other.clone(),
+                        .filter_map(|item| match (inner, item) {
+                            (Some(key), Value::Object(o)) if o.get(key) == Some(&target) => {
+                                let mut kept = o.clone();
+                                kept.remove(key);
+                                Some(Value::Object(kept))
+                            }
+                            (None, Value::Object(o)) if o.values().any(|v| *v == target) => None,
+                            _ if *item == target => None,
+                            _ => Some(item.clone()),
                         })
                         .collect(),
                 ),
