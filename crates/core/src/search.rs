@@ -102,7 +102,7 @@ pub struct SearchPage {
 }
 
 /// What a record contributes to the index: its names, and the rest of its text.
-fn indexed_text(body: &Body) -> (Vec<String>, Vec<String>) {
+fn indexed_text(body: &Body, json: &Value) -> (Vec<String>, Vec<String>) {
     let mut names: Vec<String> = match body {
         Body::Person(p) => p.names.iter().map(|n| n.value.clone()).collect(),
         Body::Organisation(o) => o.names.iter().map(|n| n.value.clone()).collect(),
@@ -119,7 +119,7 @@ fn indexed_text(body: &Body) -> (Vec<String>, Vec<String>) {
     };
     names.retain(|n| !n.trim().is_empty());
     let mut rest = Vec::new();
-    collect_strings(&body.to_json(), &mut rest);
+    collect_strings(json, &mut rest);
     rest.retain(|s| !names.contains(s) && Uuid::parse_str(s).is_err());
     (names, rest)
 }
@@ -146,12 +146,23 @@ struct Found {
 impl Writer<'_> {
     /// Rewrite one record's index entry (or remove it, for `None`). Same transaction as the write.
     pub(crate) fn index(&mut self, rowid: i64, body: Option<&Body>) -> Result<()> {
-        self.tx.exec("DELETE FROM search_index WHERE rowid = ?1", [rowid])?;
-        let Some(body) = body else {
-            self.tx.exec("UPDATE records SET names_key = '' WHERE id = ?1", [rowid])?;
-            return Ok(());
-        };
-        let (names, rest) = indexed_text(body);
+        match body {
+            Some(body) => self.index_json(rowid, body, &body.to_json(), true),
+            None => {
+                self.tx.exec("DELETE FROM search_index WHERE rowid = ?1", [rowid])?;
+                self.tx.exec("UPDATE records SET names_key = '' WHERE id = ?1", [rowid])?;
+                Ok(())
+            }
+        }
+    }
+
+    /// `index` for a body whose JSON the caller already made; `replaces` is false for a row just
+    /// inserted, which has no entry to remove (looking one up in a contentless index is costly).
+    pub(crate) fn index_json(&mut self, rowid: i64, body: &Body, json: &Value, replaces: bool) -> Result<()> {
+        if replaces {
+            self.tx.exec("DELETE FROM search_index WHERE rowid = ?1", [rowid])?;
+        }
+        let (names, rest) = indexed_text(body, json);
         let folded = folded_words(&names);
         let skeletons: Vec<String> = names.iter().flat_map(|n| words(n).map(skeleton).collect::<Vec<_>>()).collect();
         let body_words = folded_words(&rest);

@@ -148,6 +148,8 @@ pub(crate) struct Writer<'a> {
     /// True while applying a team's batches: a merged record is kept even where it no longer
     /// passes the checks a form applies (see sync.rs).
     pub(crate) lenient: bool,
+    /// The audit chain's last (seq, hash), once read: a pull appends tens of thousands of entries.
+    audit_head: Option<(i64, String)>,
 }
 
 impl Vault {
@@ -162,6 +164,7 @@ impl Vault {
             facts: version >= crate::schema::FACTS_VERSION,
             tracking: self.tracking,
             lenient: false,
+            audit_head: None,
         })
     }
 }
@@ -236,10 +239,13 @@ impl Writer<'_> {
     pub fn audit(&mut self, record: Uuid, kind: Kind, action: &str, changes: &Map<String, Value>) -> Result<String> {
         let hlc = self.hlc();
         let at = now_timestamp();
-        let last: Option<(i64, String)> = self
-            .tx
-            .row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
+        let last = match self.audit_head.take() {
+            Some(head) => Some(head),
+            None => self
+                .tx
+                .row("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?,
+        };
         let (seq, prev) = last.map(|(s, h)| (s + 1, h)).unwrap_or((1, String::new()));
         let changes = serde_json::to_string(changes)?;
         let record = record.to_string();
@@ -248,6 +254,7 @@ impl Writer<'_> {
             "INSERT INTO audit(seq, at, hlc, device, record, kind, action, changes, hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
             params![seq, at, hlc, self.device, record, kind.as_str(), action, changes, hash],
         )?;
+        self.audit_head = Some((seq, hash));
         Ok(hlc)
     }
 
@@ -346,7 +353,7 @@ impl Writer<'_> {
             }
         };
         if self.indexing {
-            self.index(rowid, Some(body))?;
+            self.index_json(rowid, body, &new_json, existing.is_some())?;
         }
         if self.facts {
             crate::report::write_facts(&self.tx, rowid, Some(body))?;

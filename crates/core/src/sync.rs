@@ -188,7 +188,23 @@ pub fn request_message(method: &str, path: &str, time: i64, body: &[u8]) -> Stri
     format!("casebook-sync-request-v1\n{method}\n{path}\n{time}\n{}\n", sha256_hex(body))
 }
 
-/// Checks a request signature made by `Vault::sign_request`.
+/// Signs requests as one device. Holds a copy of the device's Ed25519 key, wiped when dropped.
+pub struct RequestSigner {
+    device: String,
+    key: ed25519_dalek::SigningKey,
+}
+
+impl RequestSigner {
+    pub fn device(&self) -> &str {
+        &self.device
+    }
+
+    pub fn sign(&self, message: &str) -> String {
+        b64(&self.key.sign(message.as_bytes()).to_bytes())
+    }
+}
+
+/// Checks a request signature made by `RequestSigner::sign`.
 pub fn request_signed_by(signing_key: &str, message: &str, signature: &str) -> bool {
     let Some(key) = crate::identity::parse_signing_key(signing_key) else { return false };
     let Ok(bytes) = BASE64.decode(signature.as_bytes()) else { return false };
@@ -791,7 +807,13 @@ impl Vault {
 
     /// Signs a request to the team server with this device's key (base64).
     pub fn sign_request(&mut self, message: &str) -> Result<String> {
-        Ok(b64(&self.signing_key()?.sign(message.as_bytes()).to_bytes()))
+        Ok(self.request_signer()?.sign(message))
+    }
+
+    /// A signer for this device's requests that needs no further access to the vault, so a
+    /// network thread can send while the vault seals or applies.
+    pub fn request_signer(&mut self) -> Result<RequestSigner> {
+        Ok(RequestSigner { device: self.device.clone(), key: self.signing_key()? })
     }
 
     /// Puts the vault in a team, with its first key, and queues every record it already holds.
@@ -960,34 +982,39 @@ impl Vault {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Packs the outbox into sealed batches (one transaction); returns how many were made.
+    /// Packs the whole outbox into sealed batches; returns how many were made.
     pub fn seal(&mut self) -> Result<u32> {
+        let mut made = 0;
+        loop {
+            match self.seal_group()? {
+                0 => return Ok(made),
+                n => made += n,
+            }
+        }
+    }
+
+    /// Seals the oldest outbox changes into at most `PUSH_GROUP` batches, in one transaction: a
+    /// crash leaves whole batches and the rest queued, memory holds one batch at a time, and a
+    /// push can send one group while the next is sealed. Returns how many were made.
+    pub fn seal_group(&mut self) -> Result<u32> {
         let team = self.require_team()?;
         let (epoch, key) = self.current_key()?;
+        self.prepare_uploads(epoch, &key)?;
         let signing = self.signing_key()?;
         let deps = self.sync_vector()?;
-        let uploads = self.prepare_uploads(epoch, &key)?;
         let cipher = XChaCha20Poly1305::new(key.as_slice().into());
         let device = self.device.clone();
         let mut made = 0;
-        let mut blob_changes = uploads;
-        // A transaction per group of batches: a crash between two leaves whole batches and the rest
-        // queued, and memory holds one batch at a time.
-        let mut w = self.writer()?;
-        loop {
+        let w = self.writer()?;
+        while made < PUSH_GROUP as u32 {
             let rows: Vec<(i64, String)> = {
                 let mut stmt = w.tx.prepare_cached("SELECT seq, change FROM sync_outbox ORDER BY seq LIMIT ?1")?;
                 let rows = stmt.query_map([BATCH_CHANGES as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
                 rows.collect::<rusqlite::Result<_>>()?
             };
-            if rows.is_empty() && blob_changes.is_empty() {
-                break;
-            }
+            let Some((upto, _)) = rows.last() else { break };
             // The outbox already holds each change as JSON: the batch is their list, not re-parsed.
-            let mut listed: Vec<String> = rows.iter().map(|(_, c)| c.clone()).collect();
-            for c in blob_changes.drain(..) {
-                listed.push(serde_json::to_string(&c)?);
-            }
+            let listed: Vec<&str> = rows.iter().map(|(_, c)| c.as_str()).collect();
             let last: Option<(u64, String)> =
                 w.tx.query_row("SELECT seq, hash FROM sync_sent ORDER BY seq DESC LIMIT 1", [], |r| {
                     Ok((r.get(0)?, r.get(1)?))
@@ -1019,22 +1046,16 @@ impl Vault {
                 "INSERT INTO sync_sent(seq, hash, sealed) VALUES (?1, ?2, ?3)",
                 params![seq, hash, serde_json::to_string(&sealed)?],
             )?;
-            if let Some((upto, _)) = rows.last() {
-                w.tx.execute("DELETE FROM sync_outbox WHERE seq <= ?1", [upto])?;
-            }
+            w.tx.execute("DELETE FROM sync_outbox WHERE seq <= ?1", [upto])?;
             made += 1;
-            if made % PUSH_GROUP as u32 == 0 {
-                w.commit()?;
-                w = self.writer()?;
-            }
         }
         w.commit()?;
         Ok(made)
     }
 
     /// Chunk addresses for attachments not yet uploaded; records a `_blob` head for each, so
-    /// every device learns where the content is. Returns the changes to send.
-    fn prepare_uploads(&mut self, epoch: u32, key: &[u8]) -> Result<Vec<Change>> {
+    /// every device learns where the content is, and queues it with the other changes.
+    fn prepare_uploads(&mut self, epoch: u32, key: &[u8]) -> Result<()> {
         let waiting: Vec<String> = {
             let mut stmt =
                 self.conn.prepare("SELECT attachment FROM sync_blobs WHERE direction = 'up' AND manifest = ''")?;
@@ -1042,7 +1063,7 @@ impl Vault {
             rows.collect::<rusqlite::Result<_>>()?
         };
         if waiting.is_empty() {
-            return Ok(Vec::new());
+            return Ok(());
         }
         let keys = chunk_keys(key);
         let mut w = self.writer()?;
@@ -1076,8 +1097,8 @@ impl Vault {
                 params![attachment, serde_json::to_string(&manifest)?],
             )?;
         }
-        w.commit()?;
-        Ok(out)
+        queue(&w.tx, &out)?;
+        w.commit()
     }
 
     /// Sealed batches the server has not acknowledged, oldest first. Loads them all: for tests
@@ -1088,15 +1109,23 @@ impl Vault {
         rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
     }
 
-    /// The oldest sealed batches the server has not acknowledged (at most `PUSH_GROUP`, sent in
-    /// one request), and how many wait in all.
-    pub fn next_unsent(&self) -> Result<(Vec<SealedBatch>, u64)> {
-        let waiting: u64 = self.conn.query_row("SELECT count(*) FROM sync_sent WHERE acked = 0", [], |r| r.get(0))?;
-        let mut stmt =
-            self.conn.prepare_cached("SELECT sealed FROM sync_sent WHERE acked = 0 ORDER BY seq LIMIT ?1")?;
-        let rows = stmt.query_map([PUSH_GROUP as i64], |r| r.get::<_, String>(0))?;
-        let group = rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect::<Result<_>>()?;
-        Ok((group, waiting))
+    /// The oldest sealed batches after `after` the server has not acknowledged (at most
+    /// `PUSH_GROUP`, sent in one request); `after` skips groups already on their way.
+    pub fn next_unsent(&self, after: u64) -> Result<Vec<SealedBatch>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT sealed FROM sync_sent WHERE acked = 0 AND seq > ?1 ORDER BY seq LIMIT ?2")?;
+        let rows = stmt.query_map(params![after, PUSH_GROUP as i64], |r| r.get::<_, String>(0))?;
+        rows.map(|r| Ok(serde_json::from_str(&r?)?)).collect()
+    }
+
+    /// Batches a push still has to send: those sealed and not acknowledged, and the outbox's
+    /// changes in batches (for progress).
+    pub fn batches_to_send(&self) -> Result<u64> {
+        let count = |sql: &str| -> Result<u64> { Ok(self.conn.query_row(sql, [], |r| r.get(0))?) };
+        let unsent = count("SELECT count(*) FROM sync_sent WHERE acked = 0")?;
+        let queued = count("SELECT count(*) FROM sync_outbox")?;
+        Ok(unsent + queued.div_ceil(BATCH_CHANGES as u64))
     }
 
     pub fn sent_hash(&self, seq: u64) -> Result<Option<String>> {
