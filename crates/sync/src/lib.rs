@@ -300,39 +300,79 @@ pub fn revoke(vault: &mut Vault, device: &str) -> Result<()> {
     Ok(())
 }
 
+/// How a sync reaches the vault. The CLI owns it; the desktop app shares it with the window's
+/// other commands and lends it for one step at a time (a seal, an apply), never across a request
+/// to the server, so a slow link never keeps the window waiting.
+pub trait VaultAccess {
+    fn with<T>(&self, f: impl FnOnce(&mut Vault) -> Result<T>) -> Result<T>;
+}
+
+/// A vault the caller holds for the whole sync.
+pub struct Held<'a>(std::cell::RefCell<&'a mut Vault>);
+
+impl VaultAccess for Held<'_> {
+    fn with<T>(&self, f: impl FnOnce(&mut Vault) -> Result<T>) -> Result<T> {
+        f(&mut self.0.borrow_mut())
+    }
+}
+
+/// A vault shared between threads; `None` while locked, which stops a sync between two steps
+/// (each step is its own transaction, so nothing is half-applied).
+impl VaultAccess for std::sync::Mutex<Option<Vault>> {
+    fn with<T>(&self, f: impl FnOnce(&mut Vault) -> Result<T>) -> Result<T> {
+        let locked = || {
+            Error::sync(
+                "sync_vault_locked",
+                "The vault was locked during the sync; what had arrived is kept, and the next sync goes on from there.",
+            )
+        };
+        let mut guard = self.lock().map_err(|_| locked())?;
+        f(guard.as_mut().ok_or_else(locked)?)
+    }
+}
+
 /// Push this vault's changes, pull everyone else's, and fetch attachment contents.
 pub fn sync(vault: &mut Vault, progress: &mut dyn FnMut(Progress)) -> Result<SyncReport> {
-    let connection = Connection::of(vault)?;
-    let signer = vault.request_signer()?;
+    sync_shared(&Held(std::cell::RefCell::new(vault)), progress)
+}
+
+/// `sync` over a vault lent one step at a time.
+pub fn sync_shared(vault: &impl VaultAccess, progress: &mut dyn FnMut(Progress)) -> Result<SyncReport> {
+    let (connection, signer) = vault.with(|v| Ok((Connection::of(v)?, v.request_signer()?)))?;
     let mut report = SyncReport::default();
     let keys: Vec<WrappedKey> = connection.json(Some(&signer), "GET", "/keys", b"")?;
-    report.new_keys = vault.accept_keys(&keys)?;
-    vault.seal_group()?;
+    report.new_keys = vault.with(|v| {
+        let added = v.accept_keys(&keys)?;
+        v.seal_group()?;
+        Ok(added)
+    })?;
 
-    for blob in vault.pending_uploads()? {
+    for blob in vault.with(|v| v.pending_uploads())? {
         for index in 0..blob.chunks.len() {
-            let sealed = vault.chunk_ciphertext(&blob, index)?;
+            let sealed = vault.with(|v| v.chunk_ciphertext(&blob, index))?;
             connection.call(Some(&signer), "PUT", &format!("/chunks/{}", blob.chunks[index]), &sealed)?;
             report.uploaded_chunks += 1;
             progress(Progress { phase: "upload", done: report.uploaded_chunks as u64, total: None });
         }
-        vault.upload_done(blob.attachment)?;
+        vault.with(|v| v.upload_done(blob.attachment))?;
     }
 
     push(&connection, &signer, vault, &mut report, progress)?;
     pull(&connection, &signer, vault, &mut report, progress)?;
 
-    for blob in vault.pending_downloads()? {
+    for blob in vault.with(|v| v.pending_downloads())? {
         let mut chunks = Vec::with_capacity(blob.chunks.len());
         for address in &blob.chunks {
             chunks.push(connection.call(Some(&signer), "GET", &format!("/chunks/{address}"), b"")?);
             report.downloaded_chunks += 1;
             progress(Progress { phase: "download", done: report.downloaded_chunks as u64, total: None });
         }
-        vault.store_download(&blob, &chunks)?;
+        vault.with(|v| v.store_download(&blob, &chunks))?;
     }
-    vault.note_synced()?;
-    report.conflicts = vault.sync_conflicts()?.len() as u64;
+    report.conflicts = vault.with(|v| {
+        v.note_synced()?;
+        Ok(v.sync_conflicts()?.len() as u64)
+    })?;
     Ok(report)
 }
 
@@ -343,9 +383,8 @@ fn send_group(connection: &Connection, signer: &RequestSigner, group: &[SealedBa
         Err(e) if e.code() == "sync_batch_replayed" => {
             for batch in group {
                 match connection.call(Some(signer), "POST", "/batches", &serde_json::to_vec(batch)?) {
-                    Err(e) if e.code() == "sync_batch_replayed" => {
-                        // The server answers "replayed" only for the same hash at that place.
-                    }
+                    // The server answers "replayed" only for the same hash at that place.
+                    Err(e) if e.code() == "sync_batch_replayed" => {}
                     other => other.map(drop)?,
                 }
             }
@@ -360,11 +399,11 @@ fn send_group(connection: &Connection, signer: &RequestSigner, group: &[SealedBa
 fn push(
     connection: &Connection,
     signer: &RequestSigner,
-    vault: &mut Vault,
+    vault: &impl VaultAccess,
     report: &mut SyncReport,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<()> {
-    let total = vault.batches_to_send()?;
+    let total = vault.with(|v| v.batches_to_send())?;
     std::thread::scope(|scope| {
         let (to_send, outgoing) = std::sync::mpsc::sync_channel::<Vec<SealedBatch>>(1);
         let (sent, acks) = std::sync::mpsc::channel::<Result<(u64, u32)>>();
@@ -378,9 +417,9 @@ fn push(
                 }
             }
         });
-        let mut acked = |vault: &mut Vault, ack: Result<(u64, u32)>| -> Result<()> {
+        let mut acked = |ack: Result<(u64, u32)>| -> Result<()> {
             let (seq, count) = ack?;
-            vault.mark_sent(seq)?;
+            vault.with(|v| v.mark_sent(seq))?;
             report.pushed_batches += count;
             progress(Progress { phase: "push", done: report.pushed_batches as u64, total: Some(total) });
             Ok(())
@@ -389,9 +428,9 @@ fn push(
         let mut sealing = true;
         let outcome = loop {
             while let Ok(ack) = acks.try_recv() {
-                acked(vault, ack)?;
+                acked(ack)?;
             }
-            let group = vault.next_unsent(queued)?;
+            let group = vault.with(|v| v.next_unsent(queued))?;
             match group.last() {
                 Some(last) => {
                     queued = last.seq;
@@ -404,23 +443,23 @@ fn push(
                 None => {}
             }
             if sealing {
-                sealing = vault.seal_group()? > 0;
+                sealing = vault.with(|v| v.seal_group())? > 0;
             }
         };
         drop(to_send);
         for ack in acks {
-            acked(vault, ack)?;
+            acked(ack)?;
         }
         outcome
     })
 }
 
-/// Pulls every other device's batches and applies them a page at a time, fetching the next page
-/// while this one is applied.
+/// Pulls every other device's batches and applies them a page at a time (each verified whole,
+/// then applied in one transaction), fetching the next page while this one is applied.
 fn pull(
     connection: &Connection,
     signer: &RequestSigner,
-    vault: &mut Vault,
+    vault: &impl VaultAccess,
     report: &mut SyncReport,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<()> {
@@ -429,11 +468,11 @@ fn pull(
         let after: Vec<String> = after.iter().map(|(d, s)| format!("{d}:{s}")).collect();
         connection.json(Some(signer), "GET", &format!("/batches?after={}&limit={PULL_PAGE}", after.join(",")), b"")
     };
-    let mut after = vault.sync_vector()?;
+    let mut after = vault.with(|v| v.sync_vector())?;
     let mut page = fetch(&after)?;
     std::thread::scope(|scope| -> Result<()> {
         while !page.batches.is_empty() {
-            // What the server will send next, whether or not this page applies in full.
+            // What the server sends next, whether or not this page applies in full.
             for batch in &page.batches {
                 let seen = after.entry(batch.device.clone()).or_default();
                 *seen = (*seen).max(batch.seq);
@@ -442,7 +481,7 @@ fn pull(
                 let after = after.clone();
                 scope.spawn(move || fetch(&after))
             });
-            let applied = vault.apply(&page.batches, &devices)?;
+            let applied = vault.with(|v| v.apply(&page.batches, &devices))?;
             add(&mut report.pulled, &applied);
             progress(Progress { phase: "pull", done: report.pulled.batches as u64, total: None });
             let Some(next) = next else { break };
@@ -452,7 +491,7 @@ fn pull(
             }
             page = if applied.waiting > 0 {
                 // Some wait for batches on the next page: ask again from what was applied.
-                after = vault.sync_vector()?;
+                after = vault.with(|v| v.sync_vector())?;
                 fetch(&after)?
             } else {
                 fetched
