@@ -210,3 +210,59 @@ fn the_client_and_the_server_killed_mid_transfer_then_a_plain_sync_completes() {
     assert_server_chains_whole(&cluster);
     drop(restarted);
 }
+
+/// The desktop app shares its vault with the window's other commands: a sync over a slow link
+/// lends it for each step and never holds it while a request travels.
+#[test]
+fn a_slow_sync_leaves_the_vault_free_for_other_work_while_it_waits_on_the_network() {
+    let cluster = Cluster::start();
+    let server = Server::start(&cluster);
+    let proxy = Proxy::start(server.addr());
+    let (a, b) = team_via(&server, &proxy.url);
+    add_people(&b, 3_000, "from B");
+    b.json(&["sync"]);
+
+    let shared = Arc::new(std::sync::Mutex::new(Some(
+        Vault::open(&a.dir, Unlock::Passphrase(&Passphrase::new(PASSPHRASE.into()))).expect("open"),
+    )));
+    proxy.set(DELAY, 0);
+    let started = std::time::Instant::now();
+    let syncing = {
+        let shared = shared.clone();
+        std::thread::spawn(move || casebook_sync::sync_shared(&*shared, &mut |_| {}))
+    };
+    let (mut added_meanwhile, mut longest_wait) = (0, Duration::ZERO);
+    while !syncing.is_finished() {
+        std::thread::sleep(Duration::from_millis(100));
+        let asked = std::time::Instant::now();
+        let mut guard = shared.lock().expect("lock");
+        longest_wait = longest_wait.max(asked.elapsed());
+        if syncing.is_finished() {
+            break;
+        }
+        let vault = guard.as_mut().expect("unlocked");
+        vault
+            .add(Kind::Person, json!({"names": [{"value": format!("typed during the sync {added_meanwhile}")}]}))
+            .expect("add");
+        added_meanwhile += 1;
+    }
+    let report = syncing.join().expect("sync thread").expect("the slow sync completes");
+    let took = started.elapsed();
+    eprintln!(
+        "sync took {took:?}, {added_meanwhile} records added meanwhile, longest wait for the vault {longest_wait:?}"
+    );
+    assert_eq!(report.pulled.records, 3_000, "B's people arrived");
+    assert!(took > Duration::from_secs(1), "the link was slow enough to matter: {took:?}");
+    assert!(added_meanwhile >= 5, "other work went on during the sync ({added_meanwhile} records)");
+    assert!(
+        longest_wait < took / 2,
+        "the vault was never held across the transfer: waited {longest_wait:?} of {took:?}"
+    );
+
+    drop(shared);
+    proxy.set(PASS, 0);
+    a.json(&["sync"]);
+    b.json(&["sync"]);
+    assert_eq!(b.export(), a.export(), "what was typed during the sync reached B too");
+    assert!(b.export().contains("typed during the sync 0"));
+}
