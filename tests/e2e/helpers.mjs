@@ -106,3 +106,31 @@ export function startServer(database, log) {
     });
   });
 }
+
+// ------------------------------------------------------------------ native dialogs
+
+/**
+ * Answers a native GTK save dialog (which WebDriver cannot reach) the way a person does: waits for
+ * the window titled `title`, types `path` into its name field and presses Enter. Uses xdotool on
+ * the test's X display (Xvfb).
+ */
+export async function answerSaveDialog(title, path, { timeout = 20_000 } = {}) {
+  const end = Date.now() + timeout;
+  let window = "";
+  while (!window) {
+    try {
+      window = execFileSync("xdotool", ["search", "--onlyvisible", "--name", title], { encoding: "utf8" }).trim().split("\n")[0];
+    } catch {
+      /* not shown yet: xdotool exits 1 when nothing matches */
+    }
+    if (!window) {
+      if (Date.now() > end) throw new Error(`no dialog titled "${title}" within ${timeout} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500)); // GTK focuses the name field once mapped
+  execFileSync("xdotool", ["windowfocus", "--sync", window]);
+  execFileSync("xdotool", ["key", "--clearmodifiers", "ctrl+a"]);
+  execFileSync("xdotool", ["type", "--delay", "15", path]);
+  execFileSync("xdotool", ["key", "Return"]);
+}
