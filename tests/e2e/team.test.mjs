@@ -7,6 +7,7 @@
 // as removed on B too; "Invite a device…" writes an invitation where the save dialog was answered
 // (xdotool), and a fourth device joins with it. Screenshots: docs/screenshot-team-error.png,
 // -team-joined.png, -team-devices.png, -team-invited.png.
+// A second test: the first device creates the team in the app (a mistyped token is refused first).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -161,6 +162,60 @@ test("team in the app: refused invitations change nothing, join, fingerprint, sy
     assert.equal(status.pending_changes + status.unsent_batches, 0);
   } catch (e) {
     if (d) await d.screenshot().then((png) => writeFileSync(join(shots, "team-failure.png"), png)).catch(() => {});
+    console.error(`casebook-server log:\n${readFileSync(serverLog, "utf8")}`);
+    throw e;
+  } finally {
+    if (d) await d.quit();
+    server?.stop();
+    cluster.stop();
+  }
+});
+
+test("team in the app: the first device creates the team with the server's one-time token", { timeout: 180_000 }, async () => {
+  const cluster = await startCluster();
+  const serverLog = join(mkdtempSync(join(tmpdir(), "casebook-e2e-server-")), "server.log");
+  let server;
+  let d;
+  try {
+    server = await startServer(cluster.url, serverLog);
+    const { team, token } = JSON.parse(execFileSync(serverBinary, ["team", "create", "E2E NGO", "--database", cluster.url], { encoding: "utf8" }));
+    const e = isolatedHome("casebook-e2e-team-e-");
+    const cli = (...args) => execFileSync(cliBinary, args, { env: { ...e.env, CASEBOOK_PASSPHRASE: PASSPHRASE }, encoding: "utf8" });
+    cli("init", "--kdf-memory-mib", "8", "--kdf-iterations", "1");
+
+    d = await Driver.start({ application, env: e.env });
+    await d.type('[data-testid="unlock-passphrase"]', PASSPHRASE);
+    await d.click('[data-testid="unlock-submit"]');
+    await d.click('[data-testid="sync-not-in-team"]', { timeout: 30_000 });
+    await d.click('[data-testid="team-create-open"]');
+    await d.type('[data-testid="team-server"]', server.url);
+    await d.type('[data-testid="team-id"]', team);
+
+    // A mistyped token: the server refuses it, the message says what to do, nothing changed.
+    await d.type('[data-testid="team-token"]', `${token}x`);
+    await d.click('[data-testid="team-create-submit"]');
+    await d.find('[data-testid="team-error"]', { text: "refused the token", timeout: 20_000 });
+    await d.find('[data-testid="team"][data-in-team="no"]');
+    await d.find('[data-testid="sync-status"][data-state="none"]');
+
+    // The right one: this vault is the team's first device, with its fingerprint and the indicator on.
+    await d.type('[data-testid="team-token"]', token);
+    await d.click('[data-testid="team-create-submit"]');
+    await d.find('[data-testid="team-done"][data-kind="created"]', { timeout: 30_000 });
+    const shown = await d.run(`return document.querySelector('[data-testid="team-done-fingerprint"]').dataset.value;`);
+    assert.match(shown, /^[A-Z2-7]{4}(-[A-Z2-7]{4}){3}$/);
+    await d.find('[data-testid="sync-status"][data-state="ok"]', { timeout: 10_000 });
+    await d.find('[data-testid="team-device"]', { text: "this device", timeout: 20_000 });
+    const missing = await d.run("return window.__casebookMissingKeys;");
+    assert.deepEqual(missing, [], "every string has a translation");
+    await d.quit();
+    d = undefined;
+
+    const status = JSON.parse(cli("--json", "sync", "status"));
+    assert.equal(status.team.team, team);
+    assert.equal(status.team_fingerprint, shown, "the vault holds the team whose fingerprint the app showed");
+  } catch (e) {
+    if (d) await d.screenshot().then((png) => writeFileSync(join(shots, "team-create-failure.png"), png)).catch(() => {});
     console.error(`casebook-server log:\n${readFileSync(serverLog, "utf8")}`);
     throw e;
   } finally {
