@@ -119,7 +119,9 @@ test("team in the app: refused invitations change nothing, join, fingerprint, sy
     assert.equal(await d.run(`return document.querySelectorAll('[data-testid="team-device"][data-device="${deviceA}"] [data-testid="team-remove"]').length;`), 0, "this device offers no removal");
     await d.click(`[data-testid="team-device"][data-device="${deviceC}"] [data-testid="team-remove"]`);
     await d.find('[data-testid="team-remove-confirm"]', { text: "keeps everything it has already received" });
-    await d.click(`[data-testid="team-device"][data-device="${deviceC}"] [data-testid="team-remove-yes"]`);
+    await d.run(`document.querySelector('[data-testid="team-remove-confirm"]').scrollIntoView({ block: "center" });`);
+    await shot("remove-confirm");
+    await d.click(`[data-testid="team-device-confirm"][data-device="${deviceC}"] [data-testid="team-remove-yes"]`);
     await d.find(`[data-testid="team-device"][data-device="${deviceC}"][data-revoked="yes"] [data-testid="team-revoked"]`, { timeout: 30_000 });
     await d.run(`document.querySelector('[data-testid="team-devices"]').scrollIntoView({ block: "center" });`);
     await shot("devices", true);
