@@ -5,7 +5,7 @@ set -euo pipefail
 
 APT_BUILD=(build-essential pkg-config perl make git curl file bc nodejs)
 APT_DESKTOP=(libwebkit2gtk-4.1-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev libssl-dev)
-APT_TEST=(xvfb xauth webkit2gtk-driver age python3-icalendar python3-openpyxl postgresql)
+APT_TEST=(xvfb xauth webkit2gtk-driver xdotool age python3-icalendar python3-openpyxl postgresql)
 
 need_apt() {
   local missing=()

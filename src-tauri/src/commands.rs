@@ -11,7 +11,7 @@ use casebook_core::merge::{BundleImport, BundlePreview, Conflict, DuplicatePropo
 use casebook_core::report::{Report, ReportQuery};
 use casebook_core::search::{SearchPage, SearchQuery};
 use casebook_core::store::{ListOptions, RecordJson};
-use casebook_core::sync::{FieldConflict, SyncStatus};
+use casebook_core::sync::{FieldConflict, Invitation, SyncStatus, TeamConfig, TeamDevice};
 use casebook_core::views::{CaseFile, Dashboard, PersonFile};
 use casebook_core::{Error, Filters, KdfParams, Kind, Passphrase, Summary, Unlock, Vault};
 use serde::Serialize;
@@ -647,4 +647,119 @@ pub async fn resolve_sync_conflict(
 ) -> Reply<()> {
     let record = parse_id(&record)?;
     on_vault_thread(&state, move |v| v.resolve_sync_conflict(record, &field, &hlc)).await
+}
+
+// ------------------------------------------------------------------------------- team membership
+
+/// Tries the server for two seconds without holding the vault (like `sync_now`), so an
+/// unreachable server fails fast with `sync_offline` and never keeps the window waiting.
+async fn reach(team: TeamConfig) -> Reply<()> {
+    if !team.server.starts_with("http://") && !team.server.starts_with("https://") {
+        return Ok(()); // the client refuses such an address with its own clear message
+    }
+    tauri::async_runtime::spawn_blocking(move || casebook_sync::reachable(&team, std::time::Duration::from_secs(2)))
+        .await
+        .map_err(|e| IpcError { code: "internal".into(), message: e.to_string() })??;
+    Ok(())
+}
+
+/// The vault's team, or `sync_not_configured`; the server is tried first, as above.
+async fn reach_own_team(state: &AppState) -> Reply<()> {
+    let team = on_vault_thread(state, |v| {
+        v.team()?.ok_or_else(|| {
+            Error::sync("sync_not_configured", "This vault is not in a team. Create one or join one first.")
+        })
+    })
+    .await?;
+    reach(team).await
+}
+
+/// Refuses early, before any network, when the vault is already in a team.
+async fn not_in_team(state: &AppState) -> Reply<()> {
+    if on_vault_thread(state, |v| v.team()).await?.is_some() {
+        return Err(Error::sync("sync_already_in_team", "This vault is already in a team. Nothing was changed.").into());
+    }
+    Ok(())
+}
+
+/// Joins the team of an invitation, given as the file's text (what the window read from the file
+/// the user chose) or as a path to it. Returns the team fingerprint, for the person to compare
+/// with the inviting device's. A damaged, used or expired invitation changes nothing
+/// (sync_invite_invalid, sync_invite_expired).
+#[tauri::command]
+pub async fn team_join(state: State<'_, AppState>, invitation: String) -> Reply<String> {
+    let text = if invitation.trim_start().starts_with('{') {
+        invitation
+    } else {
+        let path = PathBuf::from(invitation.trim());
+        std::fs::read_to_string(&path).map_err(|e| IpcError::from(Error::io(&path, e)))?
+    };
+    let invitation = Invitation::read(&text)?;
+    not_in_team(&state).await?;
+    reach(TeamConfig {
+        server: invitation.server.clone(),
+        team: invitation.team.clone(),
+        cert_sha256: invitation.cert_sha256.clone(),
+    })
+    .await?;
+    on_vault_thread(&state, move |v| casebook_sync::join(v, &invitation)).await
+}
+
+/// Makes this vault the first device of a team made on the server (`casebook-server team create`
+/// printed the team id and the one-time token). Returns the team fingerprint.
+#[tauri::command]
+pub async fn team_create(
+    state: State<'_, AppState>,
+    server: String,
+    team: String,
+    token: String,
+    cert_sha256: Option<String>,
+) -> Reply<String> {
+    let (server, team, token) = (server.trim().to_string(), team.trim().to_string(), token.trim().to_string());
+    let cert_sha256 = cert_sha256.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+    for (value, what) in [(&server, "the server address"), (&team, "the team id"), (&token, "the token")] {
+        if value.is_empty() {
+            return Err(Error::InvalidInput(format!("Fill in {what}.")).into());
+        }
+    }
+    not_in_team(&state).await?;
+    reach(TeamConfig { server: server.clone(), team: team.clone(), cert_sha256: cert_sha256.clone() }).await?;
+    on_vault_thread(&state, move |v| casebook_sync::create_team(v, &server, &team, &token, cert_sha256)).await
+}
+
+/// Registers a new invitation on the server and writes it, readable by this user only, to `path`
+/// (chosen in the save dialog). Returns the team fingerprint the joining device must show. The
+/// file is a secret that works once, for 7 days.
+#[tauri::command]
+pub async fn team_invite(state: State<'_, AppState>, path: PathBuf) -> Reply<String> {
+    reach_own_team(&state).await?;
+    on_vault_thread(&state, move |v| {
+        // The file first: a place that cannot be written fails before the server holds an invitation.
+        let mut file = casebook_core::vault::create_private(&path, true)?;
+        let written = casebook_sync::invite(v).and_then(|invitation| {
+            std::io::Write::write_all(&mut file, serde_json::to_string_pretty(&invitation)?.as_bytes())
+                .map_err(|e| Error::io(&path, e))?;
+            Ok(invitation.team_fingerprint)
+        });
+        if written.is_err() {
+            let _ = std::fs::remove_file(&path);
+        }
+        written
+    })
+    .await
+}
+
+/// The team's devices as the server lists them, revoked ones included.
+#[tauri::command]
+pub async fn team_devices(state: State<'_, AppState>) -> Reply<Vec<TeamDevice>> {
+    reach_own_team(&state).await?;
+    on_vault_thread(&state, casebook_sync::devices).await
+}
+
+/// Removes a device from the team: the server refuses it from now on and the remaining devices
+/// get a new team key. It keeps what it had already received.
+#[tauri::command]
+pub async fn team_revoke(state: State<'_, AppState>, device: String) -> Reply<()> {
+    reach_own_team(&state).await?;
+    on_vault_thread(&state, move |v| casebook_sync::revoke(v, &device)).await
 }

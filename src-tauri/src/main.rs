@@ -9,6 +9,7 @@ fn main() {
     let result = tauri::Builder::default()
         .manage(state)
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init())
         .register_uri_scheme_protocol("casebook", |ctx, request| {
             use tauri::Manager;
             commands::serve_attachment(&ctx.app_handle().state::<commands::AppState>(), request.uri().path())
@@ -58,6 +59,11 @@ fn main() {
             commands::sync_now,
             commands::sync_conflicts,
             commands::resolve_sync_conflict,
+            commands::team_join,
+            commands::team_create,
+            commands::team_invite,
+            commands::team_devices,
+            commands::team_revoke,
         ])
         .run(tauri::generate_context!());
     if let Err(e) = result {

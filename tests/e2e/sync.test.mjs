@@ -6,81 +6,15 @@
 // app keeps working. Screenshots go to docs/screenshot-sync-status.png and -sync-conflict.png.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Driver } from "./webdriver.mjs";
-import { root, application, cliBinary, shots, isolatedHome } from "./helpers.mjs";
+import { root, application, cliBinary, serverBinary, shots, isolatedHome, startCluster, startServer } from "./helpers.mjs";
 
-const serverBinary = join(root, "target", "release", "casebook-server");
 const PASSPHRASE = "two devices, one archive";
-
-// ------------------------------------------------------------------ PostgreSQL and the server
-
-/** Debian's PostgreSQL binaries (the newest /usr/lib/postgresql/VERSION/bin), or CASEBOOK_PG_BIN. */
-function pgBin(tool) {
-  if (process.env.CASEBOOK_PG_BIN) return join(process.env.CASEBOOK_PG_BIN, tool);
-  const versions = readdirSync("/usr/lib/postgresql").map(Number).filter(Number.isFinite).sort((a, b) => a - b);
-  return join("/usr/lib/postgresql", String(versions.at(-1) ?? 15), "bin", tool);
-}
-
-/** PostgreSQL refuses to run as root: as root, the cluster runs as the `postgres` user. */
-const isRoot = process.getuid?.() === 0;
-const asOwner = (tool, args) =>
-  isRoot ? execFileSync("runuser", ["-u", "postgres", "--", pgBin(tool), ...args], { encoding: "utf8" }) : execFileSync(pgBin(tool), args, { encoding: "utf8" });
-
-async function freePort() {
-  const server = createServer();
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function startCluster() {
-  const dir = mkdtempSync(join(tmpdir(), "casebook-e2e-pg-"));
-  const data = join(dir, "data");
-  if (isRoot) execFileSync("chown", ["-R", "postgres:postgres", dir]);
-  asOwner("initdb", ["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "-D", data]);
-  const port = await freePort();
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`;
-  asOwner("pg_ctl", ["-D", data, "-o", options, "-l", join(dir, "postgres.log"), "-w", "start"]);
-  return {
-    url: `host=127.0.0.1 port=${port} user=postgres dbname=postgres`,
-    stop() {
-      try {
-        asOwner("pg_ctl", ["-D", data, "-m", "immediate", "stop"]);
-      } catch {
-        /* already stopped */
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
-
-/** `casebook-server serve` on a free loopback port; resolves with its address once it listens. */
-function startServer(database, log) {
-  const child = spawn(serverBinary, ["serve", "--listen", "127.0.0.1:0", "--database", database], {
-    stdio: ["ignore", "pipe", openSync(log, "w")],
-  });
-  return new Promise((resolve, reject) => {
-    let out = "";
-    child.on("error", reject);
-    child.on("exit", (code) => reject(new Error(`casebook-server exited (${code}) before listening: ${out}`)));
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-      const m = /listening on (\S+)/.exec(out);
-      if (m) {
-        child.stdout.removeAllListeners("data");
-        child.stdout.resume();
-        resolve({ url: m[1], stop: () => child.kill("SIGKILL") });
-      }
-    });
-  });
-}
 
 // ------------------------------------------------------------------ the test
 

@@ -3,6 +3,7 @@
 import { invoke } from "@tauri-apps/api/core";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { isPermissionGranted, requestPermission, sendNotification } from "@tauri-apps/plugin-notification";
+import { save } from "@tauri-apps/plugin-dialog";
 
 // Types generated from the Rust types by ts-rs (`cargo test` writes ./bindings; scripts/test
 // fails when they are stale), so the shell and the UI cannot drift apart.
@@ -47,11 +48,13 @@ import type { SyncStatus } from "./bindings/SyncStatus";
 import type { Synced } from "./bindings/Synced";
 import type { FieldConflict } from "./bindings/FieldConflict";
 import type { ConflictVersion } from "./bindings/ConflictVersion";
+import type { TeamDevice } from "./bindings/TeamDevice";
+import type { TeamConfig } from "./bindings/TeamConfig";
 
 export type { SearchQuery, SearchPage, Hit, CalendarItem, CalendarQuery, Custody, ItemKind };
 export type { Report, ReportQuery, CategoryRow, Count };
 export type { ImportPreview, RecordChange, FieldChange };
-export type { SyncStatus, Synced, FieldConflict, ConflictVersion };
+export type { SyncStatus, Synced, FieldConflict, ConflictVersion, TeamDevice, TeamConfig };
 export type { PublicCard, ExportRequest, ExportPreview, BundlePreview, BundleImport, DuplicateProposal, Conflict, Redaction };
 export type { Kind, RecordJson, Summary, Status, Created, Page, ImportSummary, Filters, Party, CaseFile, PersonFile, Dashboard };
 
@@ -158,6 +161,23 @@ export const shell = {
   syncConflicts: () => call<FieldConflict[]>("sync_conflicts"),
   resolveSyncConflict: (record: string, field: string, hlc: string) =>
     call<void>("resolve_sync_conflict", { record, field, hlc }),
+  /** Joins the team of an invitation file (its text); returns the team fingerprint to compare with
+   *  the inviting device's. A used, expired or damaged invitation fails and changes nothing. */
+  teamJoin: (invitation: string) => call<string>("team_join", { invitation }),
+  /** Makes this vault the first device of a team made with `casebook-server team create`; returns the team fingerprint. */
+  teamCreate: (server: string, team: string, token: string, certSha256: string | null) =>
+    call<string>("team_create", { server, team, token, certSha256 }),
+  /** Asks where to save an invitation (the save dialog), then has the shell register it and write
+   *  it there. Null when the person cancelled the dialog. */
+  teamInvite: async (dialogTitle: string, fileName: string): Promise<{ path: string; fingerprint: string } | null> => {
+    const path = await save({ title: dialogTitle, defaultPath: fileName, filters: [{ name: "JSON", extensions: ["json"] }] });
+    if (!path) return null;
+    return { path, fingerprint: await call<string>("team_invite", { path }) };
+  },
+  /** The team's devices as the server lists them (revoked ones too). */
+  teamDevices: () => call<TeamDevice[]>("team_devices"),
+  /** Removes a device from the team; it keeps what it already had. */
+  teamRevoke: (device: string) => call<void>("team_revoke", { device }),
   /** A desktop notification; false when the system has none or the user refused them. */
   notify: async (title: string, body: string): Promise<boolean> => {
     try {

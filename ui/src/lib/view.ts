@@ -11,7 +11,7 @@ export type View =
   | { name: "calendar" }
   | { name: "exchange" }
   | { name: "reports" }
-  | { name: "settings" };
+  | { name: "settings"; section?: "team" };
 
 export type Go = (view: View) => void;
 
