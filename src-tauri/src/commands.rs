@@ -14,6 +14,7 @@ use casebook_core::store::{ListOptions, RecordJson};
 use casebook_core::sync::{FieldConflict, Invitation, SyncStatus, TeamConfig, TeamDevice};
 use casebook_core::views::{CaseFile, Dashboard, PersonFile};
 use casebook_core::{Error, Filters, KdfParams, Kind, Passphrase, Summary, Unlock, Vault};
+use casebook_sync::VaultAccess;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use tauri::State;
@@ -40,6 +41,8 @@ type Reply<T> = Result<T, IpcError>;
 pub struct AppState {
     dir: PathBuf,
     vault: Arc<Mutex<Option<Vault>>>,
+    /// Held for a whole sync, which holds the vault only step by step: one sync at a time.
+    syncing: Arc<Mutex<()>>,
     /// A bundle chosen in the window and previewed, waiting for the user's "Import" (ciphertext).
     pending_bundle: Mutex<Option<Vec<u8>>>,
     /// A JSON document chosen in the window, with the preview the user was shown, waiting for "Import".
@@ -54,6 +57,7 @@ impl AppState {
         AppState {
             dir,
             vault: Arc::new(Mutex::new(None)),
+            syncing: Arc::new(Mutex::new(())),
             pending_bundle: Mutex::new(None),
             pending_document: Mutex::new(None),
         }
@@ -607,29 +611,28 @@ pub struct Synced {
     status: SyncStatus,
 }
 
-/// Push this vault's changes and pull the team's: a few HTTP requests on a blocking thread, so the
-/// window stays responsive. The server is first tried without the vault (2 s), so an unreachable
-/// one never keeps the other commands waiting; during the sync itself they wait for it. Errors
-/// keep their stable codes (sync_offline, sync_device_revoked, sync_batch_tampered, ...).
+/// Push this vault's changes and pull the team's, on a blocking thread. The vault is lent to the
+/// sync one step at a time (a seal, an apply) and never while a request travels, so the window's
+/// other commands go on during a slow sync; the server is first tried for 2 s so an unreachable
+/// one fails fast. Errors keep their stable codes (sync_offline, sync_device_revoked, ...).
 #[tauri::command]
 pub async fn sync_now(state: State<'_, AppState>) -> Reply<Synced> {
     if let Some(team) = on_vault_thread(&state, |v| v.team()).await? {
-        tauri::async_runtime::spawn_blocking(move || {
-            casebook_sync::reachable(&team, std::time::Duration::from_secs(2))
-        })
-        .await
-        .map_err(|e| IpcError { code: "internal".into(), message: e.to_string() })??;
+        reach(team).await?;
     }
-    on_vault_thread(&state, |v| {
-        let report = casebook_sync::sync(v, &mut |_| {})?;
+    let (slot, syncing) = (state.vault.clone(), state.syncing.clone());
+    tauri::async_runtime::spawn_blocking(move || -> Reply<Synced> {
+        let _only_sync = syncing.lock().map_err(|_| locked())?;
+        let report = casebook_sync::sync_shared(&*slot, &mut |_| {})?;
         Ok(Synced {
             sent: report.pushed_batches,
             received: report.pulled.changes,
             files: report.downloaded_chunks,
-            status: v.sync_status()?,
+            status: slot.with(|v| v.sync_status())?,
         })
     })
     .await
+    .map_err(|e| IpcError { code: "internal".into(), message: e.to_string() })?
 }
 
 #[tauri::command]
