@@ -3,7 +3,7 @@
 // there for plaintext. For the team-sync tests: a throwaway PostgreSQL cluster and a real
 // casebook-server on it.
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -105,6 +105,31 @@ export function startServer(database, log) {
       }
     });
   });
+}
+
+/**
+ * Runs `body` against a throwaway PostgreSQL cluster, a real casebook-server on it and a team made
+ * there: `body({ server, team, token })`. On failure it saves the app's last frame as
+ * `screenshots/<failureShot>` (`window()` gives the test's driver, if one is open) and prints the
+ * server's log; it always closes the app and stops both.
+ */
+export async function withTeamServer(failureShot, window, body) {
+  const cluster = await startCluster();
+  const serverLog = join(mkdtempSync(join(tmpdir(), "casebook-e2e-server-")), "server.log");
+  let server;
+  try {
+    server = await startServer(cluster.url, serverLog);
+    const { team, token } = JSON.parse(execFileSync(serverBinary, ["team", "create", "E2E NGO", "--database", cluster.url], { encoding: "utf8" }));
+    await body({ server, team, token });
+  } catch (e) {
+    await window()?.screenshot().then((png) => writeFileSync(join(shots, failureShot), png)).catch(() => {});
+    console.error(`casebook-server log:\n${readFileSync(serverLog, "utf8")}`);
+    throw e;
+  } finally {
+    await window()?.quit();
+    server?.stop();
+    cluster.stop();
+  }
 }
 
 // ------------------------------------------------------------------ native dialogs

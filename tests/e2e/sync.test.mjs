@@ -7,25 +7,19 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Driver } from "./webdriver.mjs";
-import { root, application, cliBinary, serverBinary, shots, isolatedHome, startCluster, startServer } from "./helpers.mjs";
+import { root, application, cliBinary, shots, isolatedHome, withTeamServer } from "./helpers.mjs";
 
 const PASSPHRASE = "two devices, one archive";
 
 // ------------------------------------------------------------------ the test
 
 test("sync in the app: a record from another device, a conflict settled in the app, offline", { timeout: 300_000 }, async () => {
-  const cluster = await startCluster();
-  const serverLog = join(mkdtempSync(join(tmpdir(), "casebook-e2e-server-")), "server.log");
-  let server;
   let d;
-  try {
-    server = await startServer(cluster.url, serverLog);
-    const { team, token } = JSON.parse(execFileSync(serverBinary, ["team", "create", "E2E NGO", "--database", cluster.url], { encoding: "utf8" }));
+  await withTeamServer("sync-failure.png", () => d, async ({ server, team, token }) => {
 
     const a = isolatedHome("casebook-e2e-sync-a-");
     const b = isolatedHome("casebook-e2e-sync-b-");
@@ -116,13 +110,5 @@ test("sync in the app: a record from another device, a conflict settled in the a
     d = undefined;
     assert.equal(json(a, "show", person).notes, "Still held in SIZO-1 (device B)");
     assert.deepEqual(json(a, "sync", "conflicts"), []);
-  } catch (e) {
-    if (d) await d.screenshot().then((png) => writeFileSync(join(shots, "sync-failure.png"), png)).catch(() => {});
-    console.error(`casebook-server log:\n${readFileSync(serverLog, "utf8")}`);
-    throw e;
-  } finally {
-    if (d) await d.quit();
-    server?.stop();
-    cluster.stop();
-  }
+  });
 });

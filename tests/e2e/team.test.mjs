@@ -11,21 +11,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Driver } from "./webdriver.mjs";
-import { root, application, cliBinary, serverBinary, shots, isolatedHome, startCluster, startServer, answerSaveDialog } from "./helpers.mjs";
+import { root, application, cliBinary, shots, isolatedHome, withTeamServer, answerSaveDialog } from "./helpers.mjs";
 
 const PASSPHRASE = "one team, three laptops";
 const GROUP = "Monitors stopped at the checkpoint (entered in the app, e2e)";
 const FROM_B = "Registered on device B (e2e)";
 
 test("team in the app: refused invitations change nothing, join, fingerprint, sync, devices, remove", { timeout: 300_000 }, async () => {
-  const cluster = await startCluster();
-  const serverLog = join(mkdtempSync(join(tmpdir(), "casebook-e2e-server-")), "server.log");
-  let server;
   let d;
   const shot = async (name, doc) => {
     await sleep(300); // WebKit can paint a frame after the DOM changed
@@ -33,9 +29,7 @@ test("team in the app: refused invitations change nothing, join, fingerprint, sy
     writeFileSync(path, await d.screenshot());
     if (doc) copyFileSync(path, join(root, "docs", `screenshot-team-${name}.png`));
   };
-  try {
-    server = await startServer(cluster.url, serverLog);
-    const { team, token } = JSON.parse(execFileSync(serverBinary, ["team", "create", "E2E NGO", "--database", cluster.url], { encoding: "utf8" }));
+  await withTeamServer("team-failure.png", () => d, async ({ server, team, token }) => {
 
     const a = isolatedHome("casebook-e2e-team-a-");
     const b = isolatedHome("casebook-e2e-team-b-");
@@ -162,25 +156,12 @@ test("team in the app: refused invitations change nothing, join, fingerprint, sy
     assert.equal(status.team.team, team);
     assert.equal(status.team_fingerprint, created.team_fingerprint);
     assert.equal(status.pending_changes + status.unsent_batches, 0);
-  } catch (e) {
-    if (d) await d.screenshot().then((png) => writeFileSync(join(shots, "team-failure.png"), png)).catch(() => {});
-    console.error(`casebook-server log:\n${readFileSync(serverLog, "utf8")}`);
-    throw e;
-  } finally {
-    if (d) await d.quit();
-    server?.stop();
-    cluster.stop();
-  }
+  });
 });
 
 test("team in the app: the first device creates the team with the server's one-time token", { timeout: 180_000 }, async () => {
-  const cluster = await startCluster();
-  const serverLog = join(mkdtempSync(join(tmpdir(), "casebook-e2e-server-")), "server.log");
-  let server;
   let d;
-  try {
-    server = await startServer(cluster.url, serverLog);
-    const { team, token } = JSON.parse(execFileSync(serverBinary, ["team", "create", "E2E NGO", "--database", cluster.url], { encoding: "utf8" }));
+  await withTeamServer("team-create-failure.png", () => d, async ({ server, team, token }) => {
     const e = isolatedHome("casebook-e2e-team-e-");
     const cli = (...args) => execFileSync(cliBinary, args, { env: { ...e.env, CASEBOOK_PASSPHRASE: PASSPHRASE }, encoding: "utf8" });
     cli("init", "--kdf-memory-mib", "8", "--kdf-iterations", "1");
@@ -216,13 +197,5 @@ test("team in the app: the first device creates the team with the server's one-t
     const status = JSON.parse(cli("--json", "sync", "status"));
     assert.equal(status.team.team, team);
     assert.equal(status.team_fingerprint, shown, "the vault holds the team whose fingerprint the app showed");
-  } catch (e) {
-    if (d) await d.screenshot().then((png) => writeFileSync(join(shots, "team-create-failure.png"), png)).catch(() => {});
-    console.error(`casebook-server log:\n${readFileSync(serverLog, "utf8")}`);
-    throw e;
-  } finally {
-    if (d) await d.quit();
-    server?.stop();
-    cluster.stop();
-  }
+  });
 });
