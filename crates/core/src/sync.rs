@@ -982,8 +982,10 @@ impl Vault {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Packs the whole outbox into sealed batches; returns how many were made.
+    /// Packs the whole outbox, with the addresses of attachments to upload, into sealed batches;
+    /// returns how many were made.
     pub fn seal(&mut self) -> Result<u32> {
+        self.prepare_uploads()?;
         let mut made = 0;
         loop {
             match self.seal_group()? {
@@ -999,7 +1001,6 @@ impl Vault {
     pub fn seal_group(&mut self) -> Result<u32> {
         let team = self.require_team()?;
         let (epoch, key) = self.current_key()?;
-        self.prepare_uploads(epoch, &key)?;
         let signing = self.signing_key()?;
         let deps = self.sync_vector()?;
         let cipher = XChaCha20Poly1305::new(key.as_slice().into());
@@ -1054,8 +1055,10 @@ impl Vault {
     }
 
     /// Chunk addresses for attachments not yet uploaded; records a `_blob` head for each, so
-    /// every device learns where the content is, and queues it with the other changes.
-    fn prepare_uploads(&mut self, epoch: u32, key: &[u8]) -> Result<()> {
+    /// every device learns where the content is, and queues it with the other changes. A sync
+    /// calls it once, before it uploads: an attachment added while that sync runs gets its
+    /// address at the next one, so no device is told of chunks that are not on the server yet.
+    pub fn prepare_uploads(&mut self) -> Result<()> {
         let waiting: Vec<String> = {
             let mut stmt =
                 self.conn.prepare("SELECT attachment FROM sync_blobs WHERE direction = 'up' AND manifest = ''")?;
@@ -1065,7 +1068,8 @@ impl Vault {
         if waiting.is_empty() {
             return Ok(());
         }
-        let keys = chunk_keys(key);
+        let (epoch, key) = self.current_key()?;
+        let keys = chunk_keys(&key);
         let mut w = self.writer()?;
         let mut out = Vec::new();
         for attachment in waiting {

@@ -343,7 +343,7 @@ pub fn sync_shared(vault: &impl VaultAccess, progress: &mut dyn FnMut(Progress))
     let keys: Vec<WrappedKey> = connection.json(Some(&signer), "GET", "/keys", b"")?;
     report.new_keys = vault.with(|v| {
         let added = v.accept_keys(&keys)?;
-        v.seal_group()?;
+        v.prepare_uploads()?;
         Ok(added)
     })?;
 
