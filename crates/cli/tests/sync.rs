@@ -482,11 +482,22 @@ fn over_tls_with_a_pinned_self_signed_certificate() {
     let invitation = a.root.path().join("invite.json");
     a.json(&["team", "invite", "--out", invitation.to_str().expect("path")]);
     let person = a.add("person", &[r#"names=[{"value":"Over TLS"}]"#]);
+    // Connections that never start their handshake hold up no one else's.
+    let stalled: Vec<std::net::TcpStream> = (0..3)
+        .map(|_| std::net::TcpStream::connect(server.url.trim_start_matches("https://")).expect("connect"))
+        .collect();
+    let started = std::time::Instant::now();
     sync(&a);
     let b = TestVault::new();
     b.json(&["team", "join", invitation.to_str().expect("path")]);
     sync(&b);
     assert_eq!(b.json(&["show", &person])["names"][0]["value"], "Over TLS");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "three stalled handshakes did not delay the syncs: {:?}",
+        started.elapsed()
+    );
+    drop(stalled);
 
     // An invitation whose pin does not match the server's certificate: nothing is sent.
     let another = a.root.path().join("invite-2.json");

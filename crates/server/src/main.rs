@@ -111,7 +111,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     let (acceptor, fingerprint) = tls::acceptor(&cert, &key)?;
                     // The test harness and systemd read this line to learn the port.
                     println!("listening on https://{local} cert_sha256={fingerprint}");
-                    api::serve(tls::TlsListener { tcp: listener, acceptor }, client).await?;
+                    api::serve(tls::TlsListener::new(listener, acceptor).map_err(|e| e.to_string())?, client).await?;
                 }
                 _ => {
                     println!("listening on http://{local}");
