@@ -518,7 +518,8 @@ fn over_tls_with_a_pinned_self_signed_certificate() {
 fn raw_post(vault: &mut Vault, server: &Server, team: &str, path: &str, body: &[u8]) -> (u16, String) {
     let path = format!("/v1/teams/{team}{path}");
     let time = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64;
-    let signature = vault.sign_request(&casebook_core::sync::request_message("POST", &path, time, body)).expect("sign");
+    let signature =
+        vault.request_signer().expect("signer").sign(&casebook_core::sync::request_message("POST", &path, time, body));
     let result = ureq::post(&format!("{}{path}", server.url))
         .set("x-casebook-device", vault.device_id())
         .set("x-casebook-time", &time.to_string())

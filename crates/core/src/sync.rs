@@ -805,11 +805,6 @@ impl Vault {
         Ok(keys.values().next().map(|k| team_fingerprint(k, &team.team)))
     }
 
-    /// Signs a request to the team server with this device's key (base64).
-    pub fn sign_request(&mut self, message: &str) -> Result<String> {
-        Ok(self.request_signer()?.sign(message))
-    }
-
     /// A signer for this device's requests that needs no further access to the vault, so a
     /// network thread can send while the vault seals or applies.
     pub fn request_signer(&mut self) -> Result<RequestSigner> {
@@ -1130,10 +1125,6 @@ impl Vault {
         let unsent = count("SELECT count(*) FROM sync_sent WHERE acked = 0")?;
         let queued = count("SELECT count(*) FROM sync_outbox")?;
         Ok(unsent + queued.div_ceil(BATCH_CHANGES as u64))
-    }
-
-    pub fn sent_hash(&self, seq: u64) -> Result<Option<String>> {
-        Ok(self.conn.query_row("SELECT hash FROM sync_sent WHERE seq = ?1", [seq], |r| r.get(0)).optional()?)
     }
 
     pub fn mark_sent(&mut self, seq: u64) -> Result<()> {
